@@ -52,6 +52,17 @@ enum {
 /* A static one-line description of err; never NULL. */
 const char *jpki_strerror(int err);
 
+/*
+ * A detail for the last error of this thread, naming what was wrong
+ * ("unknown reason 'lost'", "dob: 2099-01-01 is in the future").  Library
+ * functions set it where the code alone would leave the user guessing;
+ * programs print "prog: <jpki_strerror(err)>: <detail>".
+ */
+void jpki_set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The detail, or "" if none was set since jpki_clear_detail(). */
+const char *jpki_detail(void);
+void jpki_clear_detail(void);
+
 /* 1 when messages should be Japanese (LC_ALL, LC_MESSAGES or LANG starts with "ja"). */
 int jpki_lang_ja(void);
 

@@ -1,4 +1,6 @@
 /* Error texts, English and Japanese (habit 1: one error type). */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,4 +75,28 @@ jpki_strerror(int err)
 			return ja ? texts[i].ja : texts[i].en;
 	}
 	return ja ? "不明なエラー" : "unknown error";
+}
+
+static _Thread_local char detail[512];
+
+void
+jpki_set_detail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+jpki_detail(void)
+{
+	return detail;
+}
+
+void
+jpki_clear_detail(void)
+{
+	detail[0] = '\0';
 }
