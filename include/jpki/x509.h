@@ -1,0 +1,134 @@
+/*
+ * JPKI certificate profiles (spec §4) and CRL encoding (spec §5).
+ *
+ * Certificates are built with OpenSSL's X509 API; CRLs are encoded here as a
+ * stream of DER entries so that a partition of a million entries costs one
+ * pass and a few dozen bytes per entry.
+ */
+#ifndef JPKI_X509_H
+#define JPKI_X509_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "jpki/date.h"
+#include "jpki/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Signature certificate subjectAltName otherNames (spec §4), in this order. */
+#define JPKI_OID_NAME          "1.2.392.200149.8.5.5.1"
+#define JPKI_OID_DOB           "1.2.392.200149.8.5.5.4"
+#define JPKI_OID_SEX           "1.2.392.200149.8.5.5.3"
+#define JPKI_OID_ADDRESS       "1.2.392.200149.8.5.5.5"
+#define JPKI_OID_NAME_FLAGS    "1.2.392.200149.8.5.5.2"
+#define JPKI_OID_ADDRESS_FLAGS "1.2.392.200149.8.5.5.6"
+/* (ours) The registered alias 通称 of a foreign resident.  No public source
+ * fixes its OID, so the project uses an arc of its own under the UUID arc
+ * 2.25 (ITU-T X.667): UUID ea499534-6b72-46ef-8b24-9dc17b548bf3, arc .1. */
+#define JPKI_OID_ALIAS "2.25.311421414916491800095784238038333557747.1"
+
+/* Certificate policies. */
+#define JPKI_POLICY_SIGN      "1.2.392.200149.8.5.1.1.20"
+#define JPKI_POLICY_SIGN_TEST "1.2.392.200149.8.5.1.0.20"
+/* (ours) The authentication policy of spec §4; the test arc follows the
+ * signature policy's pattern (production .1.3.30, test .1.2.30). */
+#define JPKI_POLICY_AUTH      "1.2.392.200149.8.5.1.3.30"
+#define JPKI_POLICY_AUTH_TEST "1.2.392.200149.8.5.1.2.30"
+
+#define JPKI_NAME_MAX_CHARS 100
+#define JPKI_ADDRESS_MAX_CHARS 200 /* spec §4 */
+#define JPKI_ALIAS_MAX_CHARS 100
+
+/* A resident's basic facts, as the signature certificate carries them (L1). */
+typedef struct jpki_person {
+	const char *name;          /* family U+3000 given; UTF-8 */
+	jpki_date_t dob;
+	int sex;                   /* 1 male, 2 female, 9 not applicable */
+	const char *address;       /* no postal code */
+	const char *alias;         /* 通称, or NULL */
+	const char *name_flags;    /* one '0'/'1' per character of name; NULL = all '0' */
+	const char *address_flags; /* likewise for the address */
+	const char *prefecture;    /* subject L; NULL = taken from the address */
+	const char *city;          /* subject L; NULL = taken from the address */
+} jpki_person_t;
+
+/* Check p against the profile: well-formed UTF-8, lengths, sex code, flags of
+ * the right length, dob a real date not after `on` (the issuance day).
+ * JPKI_ERR_INVALID_ARG / JPKI_ERR_DATE with a detail naming the field. */
+int jpki_person_check(const jpki_person_t *p, const jpki_date_t *on);
+/* Split a Japanese address into prefecture (one of the 47) and city (up to and
+ * including the first 市, 区, 町 or 村 after the prefecture and any 郡).
+ * JPKI_ERR_INVALID_ARG when no prefecture is recognised. */
+int jpki_address_split(const char *address, char *pref, size_t pref_len,
+                       char *city, size_t city_len);
+/* Number of Unicode characters in s, or -1 if s is not well-formed UTF-8. */
+long jpki_utf8_chars(const char *s);
+
+/* A self-signed CA certificate of spec §4: 10 years, notAfter 14:59:59Z. */
+int jpki_x509_ca_cert(jpki_ca_kind_t kind, int test, EVP_PKEY *key, time_t now,
+                      const uint8_t *serial, size_t serial_len, X509 **out);
+
+/* What an end-entity certificate is made of besides its key. */
+typedef struct jpki_ee_params {
+	jpki_ca_kind_t kind;
+	int test;                  /* test hierarchy: test policy OIDs */
+	const uint8_t *serial;
+	size_t serial_len;
+	time_t not_before;
+	time_t not_after;
+	const char *cn;            /* issuance id (sign) or opaque id (auth) */
+	const jpki_person_t *person; /* JPKI_CA_SIGN only */
+	const char *crl_url;       /* CRL distribution point of its partition */
+	const char *ocsp_url;      /* AIA OCSP */
+	const char *cps_uri;       /* certificatePolicies CPS qualifier */
+} jpki_ee_params_t;
+
+/* Build and sign an end-entity certificate for pub.  *out is set on success
+ * (caller frees with X509_free()). */
+int jpki_x509_ee_cert(const jpki_ee_params_t *p, EVP_PKEY *pub, X509 *ca_cert,
+                      EVP_PKEY *ca_key, X509 **out);
+
+/* Streaming CRL encoder. */
+typedef struct jpki_crl_builder jpki_crl_builder_t;
+
+typedef struct jpki_crl_params {
+	int64_t number;            /* CRLNumber */
+	int64_t delta_base;        /* > 0: a delta CRL relative to this full CRL */
+	time_t this_update;
+	time_t next_update;
+	const char *idp_url;       /* issuing distribution point (the partition's URL) */
+	const char *freshest_url;  /* full CRL: where its delta is; may be NULL */
+} jpki_crl_params_t;
+
+/* Start a CRL for ca_cert.  Free with jpki_crl_builder_free(). */
+int jpki_crl_builder_new(X509 *ca_cert, jpki_crl_builder_t **out);
+void jpki_crl_builder_free(jpki_crl_builder_t *b);
+/* Add an entry; reason JPKI_REASON_NONE omits the reason extension. */
+int jpki_crl_builder_add(jpki_crl_builder_t *b, const uint8_t *serial, size_t serial_len,
+                         time_t when, int reason);
+/* Number of entries added so far. */
+size_t jpki_crl_builder_count(const jpki_crl_builder_t *b);
+/* Sign with ca_key and hand back the DER (*der malloc'd, caller frees). */
+int jpki_crl_builder_finish(jpki_crl_builder_t *b, const jpki_crl_params_t *p,
+                            EVP_PKEY *ca_key, uint8_t **der, size_t *der_len);
+
+/* SHA-256 fingerprint of a certificate as "AB:CD:..." (out >= 96 bytes). */
+int jpki_x509_fingerprint_sha256(X509 *x, char *out, size_t outlen);
+/* Serial number of x as big-endian bytes without leading zeros. */
+int jpki_x509_serial(X509 *x, uint8_t *serial, size_t *serial_len);
+/* Load a PEM or DER certificate / public key / private key from a file. */
+int jpki_x509_load_cert(const char *path, X509 **out);
+int jpki_x509_load_pubkey(const char *path, EVP_PKEY **out);
+int jpki_x509_load_privkey(const char *path, EVP_PKEY **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,244 @@
+/* Minimal DER writer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jpki/error.h"
+#include "x509/der.h"
+
+size_t
+der_hdr_len(size_t len)
+{
+	if (len < 0x80)
+		return 2;
+	if (len < 0x100)
+		return 3;
+	if (len < 0x10000)
+		return 4;
+	if (len < 0x1000000)
+		return 5;
+	return 6;
+}
+
+int
+der_put_hdr(jpki_buf_t *b, uint8_t tag, size_t len)
+{
+	uint8_t h[6];
+	size_t n = 0;
+
+	h[n++] = tag;
+	if (len < 0x80) {
+		h[n++] = (uint8_t)len;
+	} else if (len < 0x100) {
+		h[n++] = 0x81;
+		h[n++] = (uint8_t)len;
+	} else if (len < 0x10000) {
+		h[n++] = 0x82;
+		h[n++] = (uint8_t)(len >> 8);
+		h[n++] = (uint8_t)len;
+	} else if (len < 0x1000000) {
+		h[n++] = 0x83;
+		h[n++] = (uint8_t)(len >> 16);
+		h[n++] = (uint8_t)(len >> 8);
+		h[n++] = (uint8_t)len;
+	} else if (len <= 0xffffffffu) {
+		h[n++] = 0x84;
+		h[n++] = (uint8_t)(len >> 24);
+		h[n++] = (uint8_t)(len >> 16);
+		h[n++] = (uint8_t)(len >> 8);
+		h[n++] = (uint8_t)len;
+	} else {
+		return JPKI_ERR_TOO_LARGE;
+	}
+	return jpki_buf_put(b, h, n);
+}
+
+int
+der_put_tlv(jpki_buf_t *b, uint8_t tag, const void *p, size_t len)
+{
+	int r;
+
+	if ((r = der_put_hdr(b, tag, len)) != 0)
+		return r;
+	return jpki_buf_put(b, p, len);
+}
+
+size_t
+der_uint_content_len(const uint8_t *mag, size_t len)
+{
+	while (len > 0 && mag[0] == 0) {
+		mag++;
+		len--;
+	}
+	if (len == 0)
+		return 1;
+	return len + ((mag[0] & 0x80) ? 1 : 0);
+}
+
+int
+der_put_uint(jpki_buf_t *b, const uint8_t *mag, size_t len)
+{
+	int r;
+	size_t clen;
+
+	while (len > 0 && mag[0] == 0) {
+		mag++;
+		len--;
+	}
+	clen = der_uint_content_len(mag, len);
+	if ((r = der_put_hdr(b, DER_INTEGER, clen)) != 0)
+		return r;
+	if (len == 0 || (mag[0] & 0x80))
+		if ((r = jpki_buf_put_u8(b, 0)) != 0)
+			return r;
+	return jpki_buf_put(b, mag, len);
+}
+
+int
+der_put_u64(jpki_buf_t *b, uint64_t v)
+{
+	uint8_t m[8];
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		m[i] = (uint8_t)v;
+		v >>= 8;
+	}
+	return der_put_uint(b, m, 8);
+}
+
+int
+der_time_content(time_t t, char out[16], size_t *len, uint8_t *tag)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return JPKI_ERR_DATE;
+	if (tm.tm_year >= 50 && tm.tm_year < 150) {
+		snprintf(out, 16, "%02u%02u%02u%02u%02u%02uZ", (unsigned)(tm.tm_year % 100) % 100u,
+		         (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
+		         (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+		*len = 13;
+		*tag = DER_UTCTIME;
+	} else {
+		if (tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
+			return JPKI_ERR_DATE;
+		snprintf(out, 16, "%04u%02u%02u%02u%02u%02uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
+		         (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
+		         (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+		*len = 15;
+		*tag = DER_GENTIME;
+	}
+	return 0;
+}
+
+int
+der_put_time(jpki_buf_t *b, time_t t)
+{
+	char s[16];
+	size_t n;
+	uint8_t tag;
+	int r;
+
+	if ((r = der_time_content(t, s, &n, &tag)) != 0)
+		return r;
+	return der_put_tlv(b, tag, s, n);
+}
+
+int
+der_wrap(jpki_buf_t *b, size_t mark, uint8_t tag)
+{
+	size_t clen = b->len - mark, hl = der_hdr_len(clen);
+	jpki_buf_t h;
+	int r;
+
+	if ((r = jpki_buf_reserve(b, hl)) != 0)
+		return r;
+	memmove(b->data + mark + hl, b->data + mark, clen);
+	jpki_buf_init(&h, 8);
+	if ((r = der_put_hdr(&h, tag, clen)) == 0)
+		memcpy(b->data + mark, h.data, hl);
+	jpki_buf_free(&h);
+	if (r == 0)
+		b->len += hl;
+	return r;
+}
+
+int
+der_oid_from_text(const char *text, uint8_t *out, size_t *out_len)
+{
+	/* Arcs may exceed 64 bits (the 2.25 UUID arc): keep each arc as text
+	 * and convert it to base 128 by repeated division. */
+	uint8_t tmp[64];
+	size_t n = 0;
+	const char *p = text;
+	int arcno = 0;
+	unsigned first = 0;
+
+	*out_len = 0;
+	while (*p != '\0') {
+		char dec[64];
+		size_t dl = 0, i;
+		uint8_t b128[64];
+		size_t bl = 0;
+
+		while (*p >= '0' && *p <= '9') {
+			if (dl + 1 >= sizeof(dec))
+				return JPKI_ERR_INVALID_ARG;
+			dec[dl++] = *p++;
+		}
+		if (dl == 0 || (*p != '.' && *p != '\0'))
+			return JPKI_ERR_INVALID_ARG;
+		if (*p == '.')
+			p++;
+		dec[dl] = '\0';
+		if (arcno == 0) {
+			if (dl != 1 || dec[0] > '2')
+				return JPKI_ERR_INVALID_ARG;
+			first = (unsigned)(dec[0] - '0');
+			arcno++;
+			continue;
+		}
+		if (arcno == 1) {
+			/* First two arcs combine as 40*X+Y; Y is small for X < 2.
+			 * For X = 2 add 80 to the decimal string. */
+			unsigned long long y = strtoull(dec, NULL, 10);
+			if (dl > 18)
+				return JPKI_ERR_INVALID_ARG;
+			snprintf(dec, sizeof(dec), "%llu", y + 40ULL * first);
+			dl = strlen(dec);
+		}
+		arcno++;
+		/* Divide the decimal string by 128 until zero, collecting digits. */
+		for (;;) {
+			unsigned rem = 0;
+			size_t o = 0;
+			int nonzero = 0;
+			for (i = 0; i < dl; i++) {
+				unsigned cur = rem * 10 + (unsigned)(dec[i] - '0');
+				unsigned q = cur / 128;
+				rem = cur % 128;
+				if (q != 0 || nonzero) {
+					dec[o++] = (char)('0' + q);
+					nonzero = 1;
+				}
+			}
+			if (bl >= sizeof(b128))
+				return JPKI_ERR_INVALID_ARG;
+			b128[bl++] = (uint8_t)rem;
+			dl = o;
+			if (dl == 0)
+				break;
+		}
+		for (i = bl; i > 0; i--) {
+			if (n >= sizeof(tmp))
+				return JPKI_ERR_INVALID_ARG;
+			tmp[n++] = (uint8_t)(b128[i - 1] | (i > 1 ? 0x80 : 0));
+		}
+	}
+	if (arcno < 2)
+		return JPKI_ERR_INVALID_ARG;
+	memcpy(out, tmp, n);
+	*out_len = n;
+	return 0;
+}
