@@ -1106,8 +1106,13 @@ test_cardfile_create(void **state)
 	assert_int_equal(jpki_card_load(path, &c), JPKI_ERR_NOT_FOUND);
 	assert_null(c);
 	assert_int_equal(jpki_card_load(NULL, &c), JPKI_ERR_INVALID_ARG);
-	/* A directory is no card file. */
+	/* A directory or a FIFO is no card file (and the FIFO must not hang the load). */
 	assert_int_equal(jpki_card_load(G.dir, &c), JPKI_ERR_FORMAT);
+	new_path(path, sizeof(path));
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(jpki_card_load(path, &c), JPKI_ERR_FORMAT);
+	assert_int_equal(jpki_card_create(path, JPKI_CARD_MYNUMBER, G.issuer_spki,
+	                                  G.issuer_spki_len), JPKI_ERR_EXISTS);
 	jpki_card_free(NULL);
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(p384);
@@ -1156,6 +1161,22 @@ test_cardfile_roundtrip(void **state)
 			assert_true(strncmp(de->d_name, prefix, strlen(prefix)) != 0);
 		closedir(dh);
 	}
+	/* A duplicate is an independent in-memory card sharing nothing mutable. */
+	assert_int_equal(jpki_card_dup(c, &d), 0);
+	assert_int_equal(verify(d, JPKI_EF_SIGN_PIN, "WRONG1"), 0x63C4);
+	assert_int_equal(verify(c, JPKI_EF_SIGN_PIN, NULL), 0x63C5);
+	jpki_buf_reset(&b1);
+	jpki_buf_reset(&b2);
+	assert_int_equal(jpki_card_serialize(c, &b1), 0);
+	jpki_card_free(c);
+	c = NULL;
+	assert_int_equal(verify(d, JPKI_EF_SIGN_PIN, SIGN_PW), 0x9000);
+	assert_int_equal(jpki_card_serialize(d, &b2), 0);
+	assert_int_equal(b1.len, b2.len);
+	assert_memory_equal(b1.data, b2.data, b1.len);
+	jpki_card_free(d);
+	d = NULL;
+	assert_int_equal(jpki_card_dup(NULL, &d), JPKI_ERR_INVALID_ARG);
 	/* The saved state is what a reload sees. */
 	assert_int_equal(jpki_card_load(path, &d), 0);
 	assert_int_equal(select_ap(d), 0x9000);

@@ -636,8 +636,10 @@ cmd_key_pair(jpki_card_t *card, const jpki_apdu_t *a, struct resp *rs)
 		rs->sw = 0x6F00;
 		goto out;
 	}
-	EVP_PKEY_free(card->keys[ki]);
-	card->keys[ki] = pk;
+	if (jpki_card_set_key(card, ki, pk) != 0) {
+		rs->sw = 0x6F00;
+		goto out;
+	}
 	pk = NULL;
 	if ((r = save(card)) != 0)
 		goto out;

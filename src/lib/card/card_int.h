@@ -54,7 +54,9 @@ struct jpki_card {
 	size_t issuer_pub_len;
 	struct card_ef certs[CERT_N];
 	struct card_pin pins[PIN_N];
-	EVP_PKEY *keys[PIN_N];             /* RSA-2048 or NULL */
+	EVP_PKEY *keys[PIN_N];             /* RSA-2048 or NULL; never changed in place */
+	uint8_t *key_der[PIN_N];           /* RSAPrivateKey DER of keys[i], kept for saves */
+	size_t key_der_len[PIN_N];
 
 	/* Derived / volatile: rebuilt on load, cleared by reset. */
 	EVP_PKEY *issuer_pub;
@@ -88,6 +90,16 @@ int jpki_card_parse(const uint8_t *p, size_t len, jpki_card_t **out);
 /* Make a blank in-memory card (as jpki_card_create, without a file). */
 int jpki_card_new_mem(jpki_card_kind_t kind, const uint8_t *issuer_pub_der,
                       size_t issuer_pub_len, jpki_card_t **out);
+/*
+ * A copy of card as an in-memory card (path NULL, no hook), security state
+ * included.  The key objects are shared (reference counted): keys are
+ * replaced, never modified.  For the fuzzer, which needs a fresh card per
+ * input without decoding RSA keys each time.
+ */
+int jpki_card_dup(const jpki_card_t *card, jpki_card_t **out);
+/* Install pk (an RSA-2048 key) as key i (PIN_AUTH / PIN_SIGN), taking
+ * ownership on success; the old key is freed. */
+int jpki_card_set_key(jpki_card_t *card, int i, EVP_PKEY *pk);
 /* Save the card to its file atomically; 0 at once for an in-memory card. */
 int jpki_card_save(jpki_card_t *card);
 /* Set the test hook (NULL to clear). */

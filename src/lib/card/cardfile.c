@@ -99,8 +99,11 @@ jpki_card_free(jpki_card_t *card)
 		return;
 	for (i = 0; i < CERT_N; i++)
 		free(card->certs[i].data);
-	for (i = 0; i < PIN_N; i++)
+	for (i = 0; i < PIN_N; i++) {
 		EVP_PKEY_free(card->keys[i]);
+		if (card->key_der[i] != NULL)
+			OPENSSL_clear_free(card->key_der[i], card->key_der_len[i]);
+	}
 	EVP_PKEY_free(card->issuer_pub);
 	free(card->issuer_pub_der);
 	free(card->path);
@@ -202,6 +205,112 @@ out:
 	return r;
 }
 
+int
+jpki_card_set_key(jpki_card_t *card, int i, EVP_PKEY *pk)
+{
+	unsigned char *der = NULL;
+	uint8_t *copy = NULL;
+	int n = 0, r = JPKI_ERR_INTERNAL;
+
+	if (card == NULL || pk == NULL || i < 0 || i >= PIN_N) {
+		r = JPKI_ERR_INVALID_ARG;
+		goto out;
+	}
+	if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pk) != 2048) {
+		r = JPKI_ERR_INVALID_ARG;
+		goto out;
+	}
+	if ((n = i2d_PrivateKey(pk, &der)) <= 0 || n > JPKI_KEY_DER_MAX) {
+		r = JPKI_ERR_CRYPTO;
+		goto out;
+	}
+	/* A copy in plain malloc'd memory, like the rest of the card's buffers. */
+	if ((copy = malloc((size_t)n)) == NULL) {
+		r = JPKI_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(copy, der, (size_t)n);
+	EVP_PKEY_free(card->keys[i]);
+	if (card->key_der[i] != NULL)
+		OPENSSL_clear_free(card->key_der[i], card->key_der_len[i]);
+	card->keys[i] = pk;
+	card->key_der[i] = copy;
+	card->key_der_len[i] = (size_t)n;
+	copy = NULL;
+	r = 0;
+out:
+	if (der != NULL && n > 0)
+		OPENSSL_clear_free(der, (size_t)n);
+	return r;
+}
+
+int
+jpki_card_dup(const jpki_card_t *src, jpki_card_t **out)
+{
+	jpki_card_t *card = NULL;
+	int i, r = JPKI_ERR_INTERNAL;
+
+	if (out != NULL)
+		*out = NULL;
+	if (src == NULL || out == NULL) {
+		r = JPKI_ERR_INVALID_ARG;
+		goto out;
+	}
+	if ((card = calloc(1, sizeof(*card))) == NULL) {
+		r = JPKI_ERR_NOMEM;
+		goto out;
+	}
+	/* Scalars and fixed arrays first; then every pointer is replaced below. */
+	*card = *src;
+	card->issuer_pub_der = NULL;
+	card->issuer_pub = NULL;
+	card->path = NULL;
+	card->hook = NULL;
+	card->hook_arg = NULL;
+	for (i = 0; i < CERT_N; i++)
+		card->certs[i].data = NULL;
+	for (i = 0; i < PIN_N; i++) {
+		card->keys[i] = NULL;
+		card->key_der[i] = NULL;
+	}
+	r = JPKI_ERR_NOMEM;
+	if ((card->issuer_pub_der = malloc(src->issuer_pub_len)) == NULL)
+		goto out;
+	memcpy(card->issuer_pub_der, src->issuer_pub_der, src->issuer_pub_len);
+	if (EVP_PKEY_up_ref(src->issuer_pub) != 1) {
+		r = JPKI_ERR_CRYPTO;
+		goto out;
+	}
+	card->issuer_pub = src->issuer_pub;
+	for (i = 0; i < CERT_N; i++) {
+		if (src->certs[i].len == 0)
+			continue;
+		if ((card->certs[i].data = malloc(src->certs[i].len)) == NULL) {
+			card->certs[i].len = 0;
+			goto out;
+		}
+		memcpy(card->certs[i].data, src->certs[i].data, src->certs[i].len);
+	}
+	for (i = 0; i < PIN_N; i++) {
+		if (src->keys[i] == NULL)
+			continue;
+		if ((card->key_der[i] = malloc(src->key_der_len[i])) == NULL)
+			goto out;
+		memcpy(card->key_der[i], src->key_der[i], src->key_der_len[i]);
+		if (EVP_PKEY_up_ref(src->keys[i]) != 1) {
+			r = JPKI_ERR_CRYPTO;
+			goto out;
+		}
+		card->keys[i] = src->keys[i];
+	}
+	*out = card;
+	card = NULL;
+	r = 0;
+out:
+	jpki_card_free(card);
+	return r;
+}
+
 static int
 put_record(jpki_buf_t *b, uint8_t tag, uint16_t fid, int with_fid,
            const uint8_t *v1, size_t n1, const uint8_t *v2, size_t n2)
@@ -225,9 +334,8 @@ int
 jpki_card_serialize(const jpki_card_t *card, jpki_buf_t *b)
 {
 	uint8_t kind = (uint8_t)card->kind, md[SHA256_DIGEST_LENGTH];
-	unsigned char *der = NULL;
 	size_t start = b->len, lenpos;
-	int i, n = 0, r = JPKI_ERR_INTERNAL;
+	int i, r = JPKI_ERR_INTERNAL;
 
 	if ((r = jpki_buf_put(b, CARDFILE_MAGIC, CARDFILE_MAGIC_LEN)) != 0 ||
 	    (r = jpki_buf_put_u16be(b, CARDFILE_VERSION)) != 0)
@@ -257,14 +365,8 @@ jpki_card_serialize(const jpki_card_t *card, jpki_buf_t *b)
 	for (i = 0; i < PIN_N; i++) {
 		if (card->keys[i] == NULL)
 			continue;
-		if ((n = i2d_PrivateKey(card->keys[i], &der)) <= 0) {
-			r = JPKI_ERR_CRYPTO;
-			goto out;
-		}
-		r = put_record(b, TAG_KEY, key_fids[i], 1, der, (size_t)n, NULL, 0);
-		OPENSSL_clear_free(der, (size_t)n);
-		der = NULL;
-		if (r != 0)
+		if ((r = put_record(b, TAG_KEY, key_fids[i], 1, card->key_der[i],
+		                    card->key_der_len[i], NULL, 0)) != 0)
 			goto out;
 	}
 	{
@@ -396,6 +498,12 @@ jpki_card_parse(const uint8_t *p, size_t len, jpki_card_t **out)
 			    jpki_rd_bytes(&rec, jpki_rd_left(&rec), &v) != 0 ||
 			    rsa_key_decode(v, (size_t)rlen - 2, &card->keys[i]) != 0)
 				goto out;
+			if ((card->key_der[i] = malloc((size_t)rlen - 2)) == NULL) {
+				r = JPKI_ERR_NOMEM;
+				goto out;
+			}
+			memcpy(card->key_der[i], v, (size_t)rlen - 2);
+			card->key_der_len[i] = (size_t)rlen - 2;
 			break;
 		default:
 			/* A version-1 file has no other records: this is damage. */
@@ -422,7 +530,8 @@ read_file(const char *path, size_t max, jpki_buf_t *b)
 	ssize_t n;
 	int fd = -1, r = JPKI_ERR_INTERNAL;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	/* O_NONBLOCK: a FIFO in place of the file must not hang the load. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 		r = errno == ENOENT ? JPKI_ERR_NOT_FOUND : JPKI_ERR_IO;
 		goto out;
 	}
