@@ -339,21 +339,19 @@ cmd_verify(jpki_card_t *card, const jpki_apdu_t *a, struct resp *rs)
 	uint8_t pin[JPKI_PIN_MAX_LEN], h[JPKI_PIN_HASH_LEN];
 	struct card_pin *p;
 	size_t plen = 0;
-	int pi, ok, match, r = JPKI_ERR_INTERNAL;
+	/* Status words go in rs; r is an error only when the card file failed. */
+	int pi, ok, match, r = 0;
 
 	memset(pin, 0, sizeof(pin));
 	memset(h, 0, sizeof(h));
 	if (a->p1 != 0x00 || a->p2 != 0x80) {
 		rs->sw = SW_BAD_P1P2;
-		r = 0;
 		goto out;
 	}
 	if (a->iso_case != 1 && a->iso_case != 3) {
 		rs->sw = SW_WRONG_LENGTH;
-		r = 0;
 		goto out;
 	}
-	r = 0;
 	if ((pi = selected_pin(card, rs)) < 0)
 		goto out;
 	p = &card->pins[pi];
@@ -371,9 +369,8 @@ cmd_verify(jpki_card_t *card, const jpki_apdu_t *a, struct resp *rs)
 		goto out;
 	}
 	ok = pin_normalize(pi, a->data, a->lc, pin, &plen);
-	if ((r = pin_hash(card, pi, pin, plen, h)) != 0) {
+	if (pin_hash(card, pi, pin, plen, h) != 0) {
 		rs->sw = 0x6F00;
-		r = 0;
 		goto out;
 	}
 	/*
@@ -401,7 +398,6 @@ cmd_verify(jpki_card_t *card, const jpki_apdu_t *a, struct resp *rs)
 	jpki_card_hook(card, "verify:reset-saved");
 	card->verified[pi] = 1;
 	rs->sw = SW_OK;
-	r = 0;
 out:
 	OPENSSL_cleanse(pin, sizeof(pin));
 	OPENSSL_cleanse(h, sizeof(h));
