@@ -101,8 +101,10 @@ jpki_card_free(jpki_card_t *card)
 		free(card->certs[i].data);
 	for (i = 0; i < PIN_N; i++) {
 		EVP_PKEY_free(card->keys[i]);
-		if (card->key_der[i] != NULL)
-			OPENSSL_clear_free(card->key_der[i], card->key_der_len[i]);
+		if (card->key_der[i] != NULL) {
+			OPENSSL_cleanse(card->key_der[i], card->key_der_len[i]);
+			free(card->key_der[i]);
+		}
 	}
 	EVP_PKEY_free(card->issuer_pub);
 	free(card->issuer_pub_der);
@@ -231,8 +233,10 @@ jpki_card_set_key(jpki_card_t *card, int i, EVP_PKEY *pk)
 	}
 	memcpy(copy, der, (size_t)n);
 	EVP_PKEY_free(card->keys[i]);
-	if (card->key_der[i] != NULL)
-		OPENSSL_clear_free(card->key_der[i], card->key_der_len[i]);
+	if (card->key_der[i] != NULL) {
+		OPENSSL_cleanse(card->key_der[i], card->key_der_len[i]);
+		free(card->key_der[i]);
+	}
 	card->keys[i] = pk;
 	card->key_der[i] = copy;
 	card->key_der_len[i] = (size_t)n;
