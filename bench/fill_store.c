@@ -63,7 +63,9 @@ main(int argc, char **argv)
 			return jpki_cli_fail("bench_fill_store", r);
 		jpki_serial_hex(rec.serial, rec.serial_len, hex, sizeof(hex));
 		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%y%m%d%H%M%SZ", &tm);
+		/* UTCTime, two-digit year (RFC 5280 until 2049) */
+		snprintf(when, sizeof(when), "%02d%02d%02d%02d%02d%02dZ", tm.tm_year % 100, tm.tm_mon + 1,
+		         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 		/* openssl ca index: status, expiry, revocation[,reason], serial, file, DN */
 		fprintf(idx, "R\t310101000000Z\t%s,%s\t%s\tunknown\t/CN=bench%ld\n", when, names[k],
 		        hex, i);

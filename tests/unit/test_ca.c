@@ -18,7 +18,7 @@
 #include "jpki/error.h"
 #include "jpki/file.h"
 
-static char base[700];
+static char base[256];
 static EVP_PKEY *key;
 static int seq;
 
@@ -29,11 +29,13 @@ static int
 setup(void **state)
 {
 	const char *t = getenv("JPKI_TEST_TMP");
-	char tmpl[600];
+	char tmpl[200];
 
 	if (t == NULL)
 		t = "/tmp";
 	jpki_file_mkdirs(t, 0755);
+	if (strlen(t) > 150)
+		return -1;
 	snprintf(tmpl, sizeof(tmpl), "%s/test_ca.XXXXXX", t);
 	if (mkdtemp(tmpl) == NULL)
 		return -1;
@@ -45,7 +47,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[700];
+	char cmd[400];
 
 	EVP_PKEY_free(key);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
@@ -95,7 +97,7 @@ count_certs(jpki_ca_t *ca, jpki_ca_kind_t kind)
 static void
 test_init_files_and_no_overwrite(void **state)
 {
-	char dir[600], path[700];
+	char dir[600], path[1024];
 	struct stat st;
 	uint8_t *before = NULL, *after = NULL;
 	size_t lb, la;

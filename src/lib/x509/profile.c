@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -13,6 +14,7 @@
 #include "jpki/error.h"
 #include "jpki/file.h"
 #include "jpki/x509.h"
+#include "x509/der.h"
 
 #define CERT_FILE_MAX (64 * 1024)
 
@@ -382,6 +384,50 @@ out:
 	return r;
 }
 
+/*
+ * Put an RSA public key into the certificate.  X509_set_pubkey() runs
+ * OpenSSL 3's generic encoder, which costs as much as the RSA signature
+ * itself; the RSAPublicKey DER is two INTEGERs, so write it directly.
+ */
+static int
+set_rsa_pubkey(X509 *x, EVP_PKEY *pub)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	uint8_t nb[1024], eb[16];
+	int nl, el, r = JPKI_ERR_CRYPTO;
+	jpki_buf_t b;
+	uint8_t *enc = NULL, *penc = NULL;
+	size_t enclen;
+
+	jpki_buf_init(&b, 2048);
+	if (EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA ||
+	    !EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &n) ||
+	    !EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) ||
+	    (nl = BN_num_bytes(n)) > (int)sizeof(nb) || (el = BN_num_bytes(e)) > (int)sizeof(eb))
+		goto out;
+	BN_bn2bin(n, nb);
+	BN_bn2bin(e, eb);
+	if ((r = der_put_uint(&b, nb, (size_t)nl)) != 0 || (r = der_put_uint(&b, eb, (size_t)el)) != 0 ||
+	    (r = der_wrap(&b, 0, DER_SEQUENCE)) != 0 || (r = jpki_buf_steal(&b, &enc, &enclen)) != 0)
+		goto out;
+	r = JPKI_ERR_NOMEM;
+	if ((penc = OPENSSL_memdup(enc, enclen)) == NULL)
+		goto out;
+	r = JPKI_ERR_CRYPTO;
+	if (!X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_nid2obj(NID_rsaEncryption),
+	                            V_ASN1_NULL, NULL, penc, (int)enclen)) {
+		OPENSSL_free(penc);
+		goto out;
+	}
+	r = 0;
+out:
+	free(enc);
+	jpki_buf_free(&b);
+	BN_free(n);
+	BN_free(e);
+	return r;
+}
+
 /* "0000..." with one flag per character, when the caller gave none. */
 static char *
 zero_flags(const char *s)
@@ -483,10 +529,8 @@ jpki_x509_ee_cert(const jpki_ee_params_t *p, EVP_PKEY *pub, X509 *ca_cert, EVP_P
 	r = JPKI_ERR_CRYPTO;
 	if (!X509_set_subject_name(x, n) || !X509_set_issuer_name(x, X509_get_subject_name(ca_cert)))
 		goto out;
-	if ((r = set_validity(x, p->not_before, p->not_after)) != 0)
-		goto out;
-	r = JPKI_ERR_CRYPTO;
-	if (!X509_set_pubkey(x, pub))
+	if ((r = set_validity(x, p->not_before, p->not_after)) != 0 ||
+	    (r = set_rsa_pubkey(x, pub)) != 0)
 		goto out;
 	if (p->kind == JPKI_CA_SIGN) {
 		if ((r = add_key_usage(x, JKU_DIGITAL_SIGNATURE | JKU_NON_REPUDIATION)) != 0 ||
