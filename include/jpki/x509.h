@@ -113,6 +113,9 @@ void jpki_crl_builder_free(jpki_crl_builder_t *b);
 /* Add an entry; reason JPKI_REASON_NONE omits the reason extension. */
 int jpki_crl_builder_add(jpki_crl_builder_t *b, const uint8_t *serial, size_t serial_len,
                          time_t when, int reason);
+/* Reserve room for n more entries (and the CRL around them), so a large CRL
+ * is built in one allocation instead of growing by copies. */
+int jpki_crl_builder_reserve(jpki_crl_builder_t *b, size_t n);
 /* Number of entries added so far. */
 size_t jpki_crl_builder_count(const jpki_crl_builder_t *b);
 /* Sign with ca_key and hand back the DER (*der malloc'd, caller frees). */

@@ -76,6 +76,29 @@ test_oid_text(void **state)
 	assert_int_not_equal(der_oid_from_text("3.1", o, &n), 0);
 }
 
+/* DER times against OpenSSL's own formatting, across the UTCTime/GeneralizedTime switch. */
+static void
+test_der_time(void **state)
+{
+	static const time_t ts[] = {0, 1, 86399, 86400, 951782400 /* 2000-02-29 */, 1704121199,
+	                            2524607999 /* 2049-12-31T23:59:59Z */, 2524608000,
+	                            -631152000 /* 1950-01-01 */, -631152001, 4102444800, 253402300799};
+	size_t i;
+
+	for (i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		char s[16];
+		size_t n;
+		uint8_t tag;
+		ASN1_TIME *a = ASN1_TIME_set(NULL, ts[i]);
+		assert_non_null(a);
+		assert_int_equal(der_time_content(ts[i], s, &n, &tag), 0);
+		assert_int_equal(tag, ASN1_STRING_type(a) == V_ASN1_UTCTIME ? DER_UTCTIME : DER_GENTIME);
+		assert_int_equal(n, (size_t)ASN1_STRING_length(a));
+		assert_memory_equal(s, ASN1_STRING_get0_data(a), n);
+		ASN1_TIME_free(a);
+	}
+}
+
 static void
 test_utf8_and_person(void **state)
 {
@@ -326,6 +349,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_oid_text),
+		cmocka_unit_test(test_der_time),
 		cmocka_unit_test(test_utf8_and_person),
 		cmocka_unit_test(test_address_split),
 		cmocka_unit_test(test_sign_profile),

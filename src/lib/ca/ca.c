@@ -813,10 +813,16 @@ jpki_ca_publish_crl(jpki_ca_t *ca, jpki_ca_kind_t kind, int64_t partition, int d
 	                                 &rec.number)) != 0 ||
 	    (r = jpki_store_event_seq(ca->store, &rec.event_seq)) != 0)
 		goto out;
-	if (delta)
+	if (delta) {
 		r = jpki_store_foreach_changed(ca->store, kind, partition, base.event_seq, crl_entry, &c);
-	else
+	} else {
+		/* At most every certificate of the partition: size the buffer once. */
+		int64_t n = 0;
+		if ((r = jpki_store_partition_count(ca->store, kind, partition, &n)) != 0 ||
+		    (r = jpki_crl_builder_reserve(c.b, (size_t)n)) != 0)
+			goto out;
 		r = jpki_store_foreach_listed(ca->store, kind, partition, crl_entry, &c);
+	}
 	if (r != 0)
 		goto out;
 	if ((r = jpki_ca_crl_url(ca, kind, partition, 0, idp, sizeof(idp))) != 0 ||

@@ -72,6 +72,16 @@ out:
 	return r;
 }
 
+int
+jpki_crl_builder_reserve(jpki_crl_builder_t *b, size_t n)
+{
+	/* An entry with a 16-byte serial and a reason is 47 bytes; the header,
+	 * extensions and signature need well under 4 KiB more. */
+	if (n > (CRL_MAX_BYTES - 4096) / 48)
+		return JPKI_ERR_TOO_LARGE;
+	return jpki_buf_reserve(&b->entries, n * 48 + 4096);
+}
+
 size_t
 jpki_crl_builder_count(const jpki_crl_builder_t *b)
 {

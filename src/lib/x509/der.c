@@ -107,28 +107,67 @@ der_put_u64(jpki_buf_t *b, uint64_t v)
 	return der_put_uint(b, m, 8);
 }
 
+/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm): the
+ * CRL encoder formats a time per entry, and gmtime_r + snprintf were a third
+ * of the cost of a million-entry CRL. */
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era, yy;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	yy = (int64_t)yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yy + (*m <= 2);
+}
+
+static char *
+put2(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
 int
 der_time_content(time_t t, char out[16], size_t *len, uint8_t *tag)
 {
-	struct tm tm;
+	int64_t days = (int64_t)t / 86400, secs = (int64_t)t % 86400, y;
+	unsigned mo, d;
+	char *p = out;
 
-	if (gmtime_r(&t, &tm) == NULL)
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &mo, &d);
+	if (y < 1 || y > 9999)
 		return JPKI_ERR_DATE;
-	if (tm.tm_year >= 50 && tm.tm_year < 150) {
-		snprintf(out, 16, "%02u%02u%02u%02u%02u%02uZ", (unsigned)(tm.tm_year % 100) % 100u,
-		         (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
-		         (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+	/* RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. */
+	if (y >= 1950 && y < 2050) {
+		p = put2(p, (unsigned)(y % 100));
 		*len = 13;
 		*tag = DER_UTCTIME;
 	} else {
-		if (tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
-			return JPKI_ERR_DATE;
-		snprintf(out, 16, "%04u%02u%02u%02u%02u%02uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
-		         (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
-		         (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+		p = put2(p, (unsigned)(y / 100));
+		p = put2(p, (unsigned)(y % 100));
 		*len = 15;
 		*tag = DER_GENTIME;
 	}
+	p = put2(p, mo);
+	p = put2(p, d);
+	p = put2(p, (unsigned)(secs / 3600));
+	p = put2(p, (unsigned)(secs / 60 % 60));
+	p = put2(p, (unsigned)(secs % 60));
+	*p++ = 'Z';
+	*p = '\0';
 	return 0;
 }
 
