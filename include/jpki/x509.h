@@ -30,9 +30,12 @@ extern "C" {
 #define JPKI_OID_NAME_FLAGS    "1.2.392.200149.8.5.5.2"
 #define JPKI_OID_ADDRESS_FLAGS "1.2.392.200149.8.5.5.6"
 /* (ours) The registered alias 通称 of a foreign resident.  No public source
- * fixes its OID, so the project uses an arc of its own under the UUID arc
- * 2.25 (ITU-T X.667): UUID ea499534-6b72-46ef-8b24-9dc17b548bf3, arc .1. */
-#define JPKI_OID_ALIAS "2.25.311421414916491800095784238038333557747.1"
+ * fixes its OID.  The project takes nobody's arc: it uses the enterprise
+ * number IANA reserves for documentation and examples (RFC 5612, 32473); a
+ * deployment replaces it with an arc of its own.  (A UUID arc under 2.25 was
+ * tried first: GnuTLS and Python cryptography cannot parse arcs of 2^64 and
+ * 2^31 or more, so relying parties could not read such a certificate.) */
+#define JPKI_OID_ALIAS "1.3.6.1.4.1.32473.1.1"
 
 /* Certificate policies. */
 #define JPKI_POLICY_SIGN      "1.2.392.200149.8.5.1.1.20"
