@@ -604,9 +604,10 @@ test_sign_pin_blocks(void **state)
 	assert_int_equal(select_ap(c), 0x9000);
 	for (i = 4; i >= 0; i--)
 		assert_int_equal(verify(c, JPKI_EF_SIGN_PIN, "WRONG1"), 0x63C0 | i);
-	/* Blocked: nothing, not even the right password, not even the count. */
+	/* Blocked: nothing, not even the right password; the count reads 63C0
+	 * (spec §3: treated as blocked; what OpenSC's driver expects). */
 	assert_int_equal(verify(c, JPKI_EF_SIGN_PIN, SIGN_PW), 0x6983);
-	assert_int_equal(verify(c, JPKI_EF_SIGN_PIN, NULL), 0x6983);
+	assert_int_equal(verify(c, JPKI_EF_SIGN_PIN, NULL), 0x63C0);
 	assert_int_equal(txf(c, 0x00, 0x24, 0x01, 0x80, "NEWPW1", 6, -1, NULL, NULL), 0x6983);
 	assert_int_equal(select_ef(c, JPKI_EF_SIGN_KEY), 0x9000);
 	assert_int_equal(txh(c, "802A0080013000", NULL, NULL), 0x6982);
@@ -639,7 +640,7 @@ test_auth_pin_blocks(void **state)
 	assert_int_equal(verify(c, JPKI_EF_AUTH_PIN, "12345"), 0x63C1);  /* bad format: a try */
 	assert_int_equal(verify(c, JPKI_EF_AUTH_PIN, "9999"), 0x63C0);
 	assert_int_equal(verify(c, JPKI_EF_AUTH_PIN, AUTH_PIN), 0x6983);
-	assert_int_equal(verify(c, JPKI_EF_AUTH_PIN, NULL), 0x6983);
+	assert_int_equal(verify(c, JPKI_EF_AUTH_PIN, NULL), 0x63C0);
 	assert_int_equal(verify(c, JPKI_EF_SIGN_PIN, NULL), 0x63C5);
 	/* The window sets a new PIN: count reset too. */
 	issuer_auth(c);
@@ -771,7 +772,7 @@ test_unset_pins(void **state)
 
 	assert_int_equal(select_ap(c), 0x9000);
 	assert_int_equal(verify(c, JPKI_EF_SIGN_PIN, SIGN_PW), 0x6984);
-	assert_int_equal(verify(c, JPKI_EF_SIGN_PIN, NULL), 0x6984);
+	assert_int_equal(verify(c, JPKI_EF_SIGN_PIN, NULL), 0x63C0);
 	assert_int_equal(verify(c, JPKI_EF_AUTH_PIN, NULL), 0x6984);
 	assert_int_equal(txf(c, 0x00, 0x24, 0x01, 0x80, "1111", 4, -1, NULL, NULL), 0x6984);
 	/* Empty EFs, no keys. */

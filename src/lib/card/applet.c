@@ -355,17 +355,20 @@ cmd_verify(jpki_card_t *card, const jpki_apdu_t *a, struct resp *rs)
 	if ((pi = selected_pin(card, rs)) < 0)
 		goto out;
 	p = &card->pins[pi];
+	if (a->iso_case == 1) {
+		/* Count only: no try is spent (spec §3).  A blocked or unset PIN
+		 * answers 63C0, which the spec treats as blocked: OpenSC's jpki
+		 * driver reads both counts when it binds and gives up on anything
+		 * but 63Cx, so 6983 here would hide even the free certificates. */
+		rs->sw = SW_PIN_TRIES | (p->set ? p->tries : 0);
+		goto out;
+	}
 	if (!p->set) {
 		rs->sw = SW_REF_UNUSABLE;
 		goto out;
 	}
 	if (p->tries == 0) {
 		rs->sw = SW_BLOCKED;
-		goto out;
-	}
-	if (a->iso_case == 1) {
-		/* Count only: no try is spent (spec §3). */
-		rs->sw = SW_PIN_TRIES | p->tries;
 		goto out;
 	}
 	ok = pin_normalize(pi, a->data, a->lc, pin, &plen);
