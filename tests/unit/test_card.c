@@ -773,7 +773,7 @@ test_unset_pins(void **state)
 	assert_int_equal(select_ap(c), 0x9000);
 	assert_int_equal(verify(c, JPKI_EF_SIGN_PIN, SIGN_PW), 0x6984);
 	assert_int_equal(verify(c, JPKI_EF_SIGN_PIN, NULL), 0x63C0);
-	assert_int_equal(verify(c, JPKI_EF_AUTH_PIN, NULL), 0x6984);
+	assert_int_equal(verify(c, JPKI_EF_AUTH_PIN, NULL), 0x63C0);
 	assert_int_equal(txf(c, 0x00, 0x24, 0x01, 0x80, "1111", 4, -1, NULL, NULL), 0x6984);
 	/* Empty EFs, no keys. */
 	assert_int_equal(select_ef(c, JPKI_EF_SIGN_CA), 0x9000);
