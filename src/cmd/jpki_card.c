@@ -417,7 +417,7 @@ read_full(int fd, uint8_t *buf, size_t n)
 {
 	size_t got = 0;
 	ssize_t k;
-	int w;
+	int w, one = 1;
 
 	while (got < n) {
 		w = wait_for(fd, POLLIN, -1);
@@ -431,6 +431,13 @@ read_full(int fd, uint8_t *buf, size_t n)
 		}
 		if (w != W_READY)
 			return S_ERROR;
+		/*
+		 * vpcd writes a frame's length and its payload separately; with Nagle
+		 * on its side and delayed ACKs on ours every APDU would wait ~40 ms
+		 * for the second half.  Quick ACKs (reset by the kernel, so set
+		 * before every read) release it at once.
+		 */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 		k = recv(fd, buf + got, n - got, 0);
 		if (k == 0)
 			return S_EOF;

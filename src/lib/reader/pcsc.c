@@ -21,6 +21,8 @@
 #define RBUF_MAX (JPKI_RAPDU_MAX + 2)
 #define NAMES_MAX 65536            /* the multi-string of reader names */
 #define T0_ROUNDS 16               /* GET RESPONSE / 6Cxx rounds before giving up */
+#define GONE_WAIT_MS 2000          /* how long pcscd may take to notice a removal */
+#define GONE_STEP_MS 200
 
 struct pcsc {
 	SCARDCONTEXT ctx;
@@ -114,6 +116,35 @@ pci_of(DWORD proto)
 	return proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
 }
 
+/*
+ * After a transmit failed for no stated reason (SCARD_E_NOT_TRANSACTED: the
+ * reader driver lost the card mid-command), ask pcscd whether the card is
+ * still in the reader, giving it up to GONE_WAIT_MS to notice.  1 if gone.
+ */
+static int
+card_gone(struct pcsc *p, const char *name)
+{
+	SCARD_READERSTATE st;
+	int waited;
+	LONG rv;
+
+	memset(&st, 0, sizeof(st));
+	st.szReader = name;
+	st.dwCurrentState = SCARD_STATE_UNAWARE;
+	for (waited = 0; waited <= GONE_WAIT_MS; waited += GONE_STEP_MS) {
+		rv = SCardGetStatusChange(p->ctx, waited == 0 ? 0 : GONE_STEP_MS, &st, 1);
+		if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
+			return rv == SCARD_E_UNKNOWN_READER || rv == SCARD_E_READER_UNAVAILABLE;
+		if (rv == SCARD_S_SUCCESS) {
+			if (st.dwEventState & (SCARD_STATE_EMPTY | SCARD_STATE_UNAVAILABLE |
+			                       SCARD_STATE_UNKNOWN))
+				return 1;
+			st.dwCurrentState = st.dwEventState & ~SCARD_STATE_CHANGED;
+		}
+	}
+	return 0;
+}
+
 /* One SCardTransmit into rbuf (RBUF_MAX bytes). */
 static int
 xmit(struct pcsc *p, const char *name, const uint8_t *cmd, size_t cmd_len, uint8_t *rbuf,
@@ -124,6 +155,8 @@ xmit(struct pcsc *p, const char *name, const uint8_t *cmd, size_t cmd_len, uint8
 
 	*rlen = 0;
 	rv = SCardTransmit(p->h, pci_of(p->proto), cmd, (DWORD)cmd_len, NULL, rbuf, &n);
+	if ((rv == SCARD_E_NOT_TRANSACTED || rv == SCARD_F_COMM_ERROR) && card_gone(p, name))
+		rv = SCARD_W_REMOVED_CARD;
 	if (rv != SCARD_S_SUCCESS)
 		return pcsc_err(rv, name, "transmit", 1);
 	if (n < 2 || n > RBUF_MAX) {
