@@ -91,6 +91,9 @@ EOF
 
 _card_cleanup() {
 	local rc=$? name
+	# Under set -e, the (exit "$rc") below would end the trap before the
+	# temp directory is removed.
+	set +e
 	for name in "${!CARD_PIDS[@]}"; do
 		kill -KILL "${CARD_PIDS[$name]}" 2>/dev/null || true
 	done
