@@ -11,8 +11,32 @@
  * visible only at jpki_store_commit(), and jpki_store_rollback() (or closing
  * the store, or a crash) undoes them all.  Transactions do not nest.
  *
+ * A failed call inside the caller's transaction:
+ *  - one that changed nothing (JPKI_ERR_INVALID_ARG, JPKI_ERR_EXISTS,
+ *    JPKI_ERR_NOT_FOUND) leaves the transaction open and usable;
+ *  - any other failure may have ended it: a call that failed half-way (one
+ *    of its writes done, the next refused), or one after which the database
+ *    itself gave the transaction up (I/O error, disk full, out of memory),
+ *    rolls back everything done since jpki_store_begin().  So that nothing
+ *    then runs outside the transaction the caller believes in, every later
+ *    call (but jpki_store_schema_version) returns JPKI_ERR_STATE until the
+ *    caller ends it: jpki_store_rollback() returns 0, jpki_store_commit()
+ *    JPKI_ERR_STATE (nothing is committed); either one ends it, and the
+ *    store is usable again.  So after such an error, roll back.
+ * A call without a transaction of the caller's is atomic: it is done whole or
+ * not at all.
+ *
+ * Threads: a handle is for one thread at a time.  It may pass from thread to
+ * thread, but two threads must not use it at once; open one handle per thread
+ * (each its own connection) to work in parallel.
+ *
  * Serial numbers are unsigned big-endian integers without leading zero bytes,
  * 1..20 bytes (RFC 5280 positive INTEGER contents minus the sign octet).
+ * RFC 5280 4.1.2.2 allows at most 20 octets for the DER INTEGER, sign octet
+ * included, so a certificate's 20-byte serial must have its top bit clear
+ * (0x80.. would need a 0x00 sign octet: 21 octets).  The store does not check
+ * that: it records any 1..20 bytes it is given, so that it can keep what a
+ * non-conforming issuer produced; the CA must not issue such a serial.
  */
 #ifndef JPKI_STORE_H
 #define JPKI_STORE_H
@@ -65,7 +89,9 @@ typedef struct jpki_cert_rec {
 	jpki_cert_status_t status;
 	int reason;                      /* enum jpki_reason; NONE when good */
 	int64_t status_time;             /* revocation/hold time; 0 when good */
-	char subject_cn[128];            /* issuance id or opaque auth id */
+	/* Issuance id or opaque auth id: at most 127 bytes, then a NUL
+	 * (jpki_store_cert_insert refuses one with no NUL in the array). */
+	char subject_cn[128];
 	uint8_t *der;                    /* owned by the record; may be NULL */
 	size_t der_len;
 } jpki_cert_rec_t;
@@ -101,9 +127,15 @@ int jpki_store_commit(jpki_store_t *st);
 int jpki_store_rollback(jpki_store_t *st);
 
 /* Add a certificate (status as in rec, normally GOOD).  JPKI_ERR_EXISTS if the
- * CA already has that serial.  Sets rec->id. */
+ * CA already has that serial (nothing is changed).  Sets rec->id on success.
+ * A certificate inserted as REVOKED or HOLD (an import) also gets a status
+ * event, with the next sequence number and rec->status_time as its time, as
+ * jpki_store_cert_set_status() would record: so the next delta CRL lists it.
+ * rec->status_time is ignored (stored as 0) when the status is GOOD.  rec->der
+ * (may be NULL) is copied; jpki_store_cert_get() with with_der gives it back. */
 int jpki_store_cert_insert(jpki_store_t *st, jpki_cert_rec_t *rec);
-/* 1 if the CA has issued that serial, 0 if not. */
+/* Sets *exists to 1 if the CA has issued that serial, 0 if not, and returns
+ * 0; or returns an error, with *exists 0. */
 int jpki_store_cert_exists(jpki_store_t *st, jpki_ca_kind_t ca,
                            const uint8_t *serial, size_t serial_len, int *exists);
 /* Look a certificate up by serial; JPKI_ERR_NOT_FOUND if none.  rec is
@@ -123,10 +155,24 @@ int jpki_store_cert_set_status(jpki_store_t *st, jpki_ca_kind_t ca,
                                jpki_cert_status_t status, int reason,
                                int64_t when, int64_t *seq_out);
 
-/* Called once per certificate by the iterators below; a non-zero return stops
- * the iteration and is returned by the iterator.  The record (and its der,
- * which the iterators never load) is valid only during the call. */
+/*
+ * Called once per certificate by the iterators below; a non-zero return stops
+ * the iteration and is returned by the iterator.  The record is valid only
+ * during the call; its der is always NULL (the iterators never load DER).
+ *
+ * A callback may call back into the store with the same handle: look-ups,
+ * another iteration (even the same one), and changes too.  A change to a row
+ * the running iteration has not reached yet may or may not be seen by it.
+ */
 typedef int (*jpki_store_cert_cb)(void *ctx, const jpki_cert_rec_t *rec);
+
+/*
+ * The two CRL iterators fill only what a CRL entry needs, so that a backend
+ * can answer from an index without reading the certificates themselves:
+ * id, ca, serial, serial_len, partition, status, reason and status_time.
+ * not_before, not_after and der_len are 0, subject_cn is "" and der NULL.
+ * Use jpki_store_cert_get() for the rest.
+ */
 
 /* Every certificate of (ca, partition) whose status is REVOKED or HOLD, in
  * any order: the entries of a full CRL. */
@@ -137,7 +183,8 @@ int jpki_store_foreach_listed(jpki_store_t *st, jpki_ca_kind_t ca, int64_t parti
  * a delta CRL. */
 int jpki_store_foreach_changed(jpki_store_t *st, jpki_ca_kind_t ca, int64_t partition,
                                int64_t since_seq, jpki_store_cert_cb cb, void *ctx);
-/* Every certificate of the CA, in insertion order (for listing and tests). */
+/* Every certificate of the CA, in insertion order (for listing and tests):
+ * every field but der. */
 int jpki_store_foreach_cert(jpki_store_t *st, jpki_ca_kind_t ca,
                             jpki_store_cert_cb cb, void *ctx);
 
@@ -151,12 +198,16 @@ int jpki_store_partition_count(jpki_store_t *st, jpki_ca_kind_t ca, int64_t part
 int jpki_store_event_seq(jpki_store_t *st, int64_t *seq);
 
 /* Named monotonic counters (e.g. "crl_number.sign", "issued.auth"): add one and
- * return the new value in *value; a new counter starts at 1. */
+ * return the new value in *value; a new counter starts at 1.  A name is 1..128
+ * bytes (JPKI_ERR_INVALID_ARG otherwise), compared as bytes. */
 int jpki_store_counter_next(jpki_store_t *st, const char *name, int64_t *value);
 /* Read a counter without changing it (0 if it never was incremented). */
 int jpki_store_counter_get(jpki_store_t *st, const char *name, int64_t *value);
 
-/* Record a published CRL (the DER is kept). */
+/* Record a published CRL (the DER is kept).  JPKI_ERR_EXISTS if a CRL of the
+ * same (ca, partition, kind, number) is there already (nothing is changed);
+ * a full and a delta CRL may share a number (RFC 5280 5.2.3: a full and a
+ * delta issued together must). */
 int jpki_store_crl_save(jpki_store_t *st, const jpki_crl_rec_t *rec);
 /* The newest CRL (highest number) of (ca, partition) and kind; JPKI_ERR_NOT_FOUND
  * if none.  with_der = 0 skips loading the DER. */
