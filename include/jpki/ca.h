@@ -57,7 +57,14 @@ int jpki_ca_crl_path(const jpki_ca_t *ca, jpki_ca_kind_t kind, int64_t partition
 
 typedef struct jpki_issue_req {
 	jpki_ca_kind_t kind;
-	EVP_PKEY *pub;                 /* the card's RSA-2048 public key */
+	EVP_PKEY *pub;                 /* the card's RSA-2048 public key, or NULL and: */
+	const uint8_t *pub_n;          /* the key as the card answers it: the 256-byte
+	                                  modulus, e = 65537 (spec §4); saves reading
+	                                  n and e back out of an EVP_PKEY */
+	size_t pub_n_len;
+	int der_only;                  /* 1: hand back the DER alone, out->cert stays
+	                                  NULL (d2i_X509 decodes the key through
+	                                  OSSL_DECODER: a fifth of an issuance) */
 	const jpki_person_t *person;   /* JPKI_CA_SIGN: the facts; JPKI_CA_AUTH: only
 	                                  dob is used (validity), nothing is embedded */
 	jpki_generation_t gen;         /* L4 rule */
@@ -72,7 +79,9 @@ typedef struct jpki_issued {
 	time_t not_before;
 	time_t not_after;
 	char cn[64];
-	X509 *cert;                    /* owned; freed by jpki_issued_clear() */
+	uint8_t *der;                  /* the certificate, DER; owned */
+	size_t der_len;
+	X509 *cert;                    /* the same, parsed (NULL if req->der_only); owned */
 } jpki_issued_t;
 
 void jpki_issued_clear(jpki_issued_t *is);

@@ -1,9 +1,13 @@
 /*
  * JPKI certificate profiles (spec §4) and CRL encoding (spec §5).
  *
- * Certificates are built with OpenSSL's X509 API; CRLs are encoded here as a
- * stream of DER entries so that a partition of a million entries costs one
- * pass and a few dozen bytes per entry.
+ * CA certificates (made once) are built with OpenSSL's X509 API.  End-entity
+ * certificates, made at the rate cards are issued, are encoded here directly
+ * in DER from parts precomputed per CA, so that the RSA signature is nearly
+ * all their cost; tests/unit/test_x509.c checks them byte for byte against
+ * the X509-API builder they replaced.  CRLs are encoded here as a stream of
+ * DER entries so that a partition of a million entries costs one pass and a
+ * few dozen bytes per entry.
  */
 #ifndef JPKI_X509_H
 #define JPKI_X509_H
@@ -82,21 +86,49 @@ int jpki_x509_ca_cert(jpki_ca_kind_t kind, int test, EVP_PKEY *key, time_t now,
 typedef struct jpki_ee_params {
 	jpki_ca_kind_t kind;
 	int test;                  /* test hierarchy: test policy OIDs */
-	const uint8_t *serial;
+	const uint8_t *serial;     /* 1..JPKI_SERIAL_MAX bytes, big-endian, positive */
 	size_t serial_len;
 	time_t not_before;
 	time_t not_after;
 	const char *cn;            /* issuance id (sign) or opaque id (auth) */
 	const jpki_person_t *person; /* JPKI_CA_SIGN only */
-	const char *crl_url;       /* CRL distribution point of its partition */
-	const char *ocsp_url;      /* AIA OCSP */
-	const char *cps_uri;       /* certificatePolicies CPS qualifier */
+	const char *crl_url;       /* CRL distribution point of its partition; NULL: none */
+	const char *ocsp_url;      /* AIA OCSP; NULL: none */
+	const char *cps_uri;       /* certificatePolicies CPS qualifier; NULL or "": none */
 } jpki_ee_params_t;
 
-/* Build and sign an end-entity certificate for pub.  *out is set on success
- * (caller frees with X509_free()). */
-int jpki_x509_ee_cert(const jpki_ee_params_t *p, EVP_PKEY *pub, X509 *ca_cert,
-                      EVP_PKEY *ca_key, X509 **out);
+/* An RSA public key as SubjectPublicKeyInfo carries it: big-endian n and e. */
+typedef struct jpki_rsa_pub {
+	uint8_t n[512];
+	size_t n_len;
+	uint8_t e[8];
+	size_t e_len;
+} jpki_rsa_pub_t;
+
+/* n and e of an RSA key.  Read with one EVP_PKEY_get_params() into these
+ * buffers: EVP_PKEY_get_bn_param() allocates and copies a BIGNUM per value. */
+int jpki_rsa_pub_from_pkey(EVP_PKEY *pk, jpki_rsa_pub_t *out);
+/* From the bytes themselves (a card answers the modulus; e = 65537 there). */
+int jpki_rsa_pub_set(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len,
+                     jpki_rsa_pub_t *out);
+
+/* What every end-entity certificate of one CA shares, encoded once: issuer
+ * Name (the CA certificate's subject, byte for byte), AuthorityKeyIdentifier
+ * (its SKI), issuerAltName, the OIDs; and a signing context for ca_key
+ * (RSA, PKCS#1 v1.5 with SHA-256).  ca_cert and ca_key are not kept (the
+ * key is referenced by the context).  Like jpki_ca_t, one thread at a time. */
+typedef struct jpki_ee_encoder jpki_ee_encoder_t;
+
+int jpki_ee_encoder_new(X509 *ca_cert, EVP_PKEY *ca_key, jpki_ee_encoder_t **out);
+void jpki_ee_encoder_free(jpki_ee_encoder_t *enc);
+
+/* Encode and sign an end-entity certificate of spec §4 for pub: version 3,
+ * sha256WithRSAEncryption, extensions KeyUsage (critical), certificatePolicies
+ * (critical), subjectAltName otherNames (sign only), issuerAltName, SKI, AKI,
+ * CRLDP, AIA OCSP in that order.  *der gets the Certificate DER (malloc'd,
+ * caller frees with free()). */
+int jpki_x509_ee_cert(jpki_ee_encoder_t *enc, const jpki_ee_params_t *p,
+                      const jpki_rsa_pub_t *pub, uint8_t **der, size_t *der_len);
 
 /* Streaming CRL encoder. */
 typedef struct jpki_crl_builder jpki_crl_builder_t;

@@ -224,11 +224,13 @@ cmd_issue(struct args *a)
 	req.pub = pub;
 	req.person = &person;
 	req.gen = a->gen2004 ? JPKI_GEN_2004 : JPKI_GEN_MYNUMBER;
+	req.der_only = 1; /* PEM is written from the DER: no X509 to parse */
 	if ((r = jpki_ca_open(a->dir, &ca)) != 0 || (r = jpki_ca_issue(ca, &req, &is)) != 0) {
 		rc = jpki_cli_fail(prog, r);
 		goto out;
 	}
-	if ((b = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509(b, is.cert) != 1 ||
+	if ((b = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio(b, PEM_STRING_X509, "", is.der, (long)is.der_len) <= 0 ||
 	    (pemlen = BIO_get_mem_data(b, &pem)) <= 0) {
 		rc = jpki_cli_fail(prog, JPKI_ERR_CRYPTO);
 		goto out;

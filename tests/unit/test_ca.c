@@ -10,7 +10,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -225,6 +228,125 @@ test_bad_input_changes_nothing(void **state)
 	jpki_ca_close(ca);
 }
 
+/* The certificate comes as DER too; the key may come as the card's modulus. */
+static void
+test_issue_der_and_modulus(void **state)
+{
+	char dir[600];
+	jpki_ca_t *ca = new_ca(0, dir, sizeof(dir));
+	jpki_issue_req_t req = {.kind = JPKI_CA_SIGN, .pub = key, .person = &person,
+	                        .gen = JPKI_GEN_MYNUMBER, .now = T_ISSUE};
+	jpki_issued_t is;
+	unsigned char *der = NULL;
+	const unsigned char *q;
+	uint8_t mod[256];
+	BIGNUM *n = NULL;
+	X509 *x;
+	int len;
+
+	assert_int_equal(jpki_ca_issue(ca, &req, &is), 0);
+	assert_non_null(is.cert);
+	len = i2d_X509(is.cert, &der);
+	assert_int_equal((size_t)len, is.der_len);
+	assert_memory_equal(der, is.der, is.der_len);
+	OPENSSL_free(der);
+	jpki_issued_clear(&is);
+	assert_null(is.der);
+	/* The modulus as the card answers it, and the DER alone. */
+	assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+	assert_int_equal(BN_bn2binpad(n, mod, sizeof(mod)), 256);
+	BN_free(n);
+	req.pub = NULL;
+	req.pub_n = mod;
+	req.pub_n_len = sizeof(mod);
+	req.der_only = 1;
+	assert_int_equal(jpki_ca_issue(ca, &req, &is), 0);
+	assert_null(is.cert);
+	q = is.der;
+	x = d2i_X509(NULL, &q, (long)is.der_len);
+	assert_non_null(x);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), key), 1);
+	assert_int_equal(X509_verify(x, X509_get0_pubkey(jpki_ca_cert(ca, JPKI_CA_SIGN))), 1);
+	X509_free(x);
+	jpki_issued_clear(&is);
+	/* One form of the key, RSA-2048. */
+	req.pub = key;
+	assert_int_equal(jpki_ca_issue(ca, &req, &is), JPKI_ERR_INVALID_ARG);
+	req.pub = NULL;
+	req.pub_n_len = 255;
+	assert_int_equal(jpki_ca_issue(ca, &req, &is), JPKI_ERR_INVALID_ARG);
+	req.pub_n = NULL;
+	assert_int_equal(jpki_ca_issue(ca, &req, &is), JPKI_ERR_INVALID_ARG);
+	assert_int_equal(count_certs(ca, JPKI_CA_SIGN), 2);
+	jpki_ca_close(ca);
+}
+
+/*
+ * A random source that answers the serial's 16-byte requests with the same
+ * bytes while `fixed_serials` lasts, and everything else (RSA blinding) from
+ * OpenSSL's own: the only way to make a serial collide.  RAND_METHOD is
+ * deprecated in OpenSSL 3 but still honoured by RAND_bytes.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static const RAND_METHOD *orig_rand;
+static int fixed_serials;
+
+static int
+fixed_rand_bytes(unsigned char *buf, int num)
+{
+	if (num == 16 && fixed_serials > 0) {
+		fixed_serials--;
+		memset(buf, 0x5a, (size_t)num);
+		return 1;
+	}
+	return orig_rand->bytes(buf, num);
+}
+
+static int
+fixed_rand_status(void)
+{
+	return 1;
+}
+
+static void
+test_issue_serial_collision(void **state)
+{
+	static RAND_METHOD m;
+	char dir[600];
+	jpki_ca_t *ca = new_ca(0, dir, sizeof(dir));
+	jpki_issued_t a, b;
+
+	orig_rand = RAND_get_rand_method();
+	assert_non_null(orig_rand);
+	m = *orig_rand;
+	m.bytes = fixed_rand_bytes;
+	m.status = fixed_rand_status;
+	assert_int_equal(RAND_set_rand_method(&m), 1);
+	fixed_serials = 1;
+	assert_int_equal(issue(ca, JPKI_CA_SIGN, &a), 0);
+	/* The same serial again: the store refuses it, another is drawn. */
+	fixed_serials = 1;
+	assert_int_equal(jpki_ca_batch_begin(ca), 0);
+	assert_int_equal(issue(ca, JPKI_CA_SIGN, &b), 0);
+	assert_int_equal(jpki_ca_batch_commit(ca), 0);
+	assert_int_equal(fixed_serials, 0);
+	assert_memory_not_equal(a.serial, b.serial, 16);
+	assert_int_equal(count_certs(ca, JPKI_CA_SIGN), 2);
+	jpki_issued_clear(&b);
+	/* Never a fresh serial: give up, store nothing. */
+	fixed_serials = 1000;
+	assert_int_equal(issue(ca, JPKI_CA_SIGN, &b), JPKI_ERR_INTERNAL);
+	assert_null(b.cert);
+	assert_null(b.der);
+	assert_int_equal(RAND_set_rand_method(orig_rand), 1);
+	fixed_serials = 0;
+	assert_int_equal(count_certs(ca, JPKI_CA_SIGN), 2);
+	jpki_issued_clear(&a);
+	jpki_ca_close(ca);
+}
+#pragma GCC diagnostic pop
+
 static void
 test_status_rules(void **state)
 {
@@ -435,6 +557,8 @@ main(void)
 		cmocka_unit_test(test_init_files_and_no_overwrite),
 		cmocka_unit_test(test_issue_validity_and_serials),
 		cmocka_unit_test(test_bad_input_changes_nothing),
+		cmocka_unit_test(test_issue_der_and_modulus),
+		cmocka_unit_test(test_issue_serial_collision),
 		cmocka_unit_test(test_status_rules),
 		cmocka_unit_test(test_crls_full_and_delta),
 		cmocka_unit_test(test_partitions),

@@ -15,8 +15,11 @@
 #include "jpki/x509.h"
 #include "x509/der.h"
 
+#include "oracle_ee.inc"
+
 static EVP_PKEY *ca_key, *ee_key;
 static X509 *ca_cert;
+static jpki_ee_encoder_t *enc;
 
 static int
 setup(void **state)
@@ -27,12 +30,15 @@ setup(void **state)
 	ee_key = EVP_RSA_gen(2048);
 	if (ca_key == NULL || ee_key == NULL)
 		return -1;
-	return jpki_x509_ca_cert(JPKI_CA_SIGN, 1, ca_key, 1732147200, serial, sizeof(serial), &ca_cert);
+	if (jpki_x509_ca_cert(JPKI_CA_SIGN, 1, ca_key, 1732147200, serial, sizeof(serial), &ca_cert) != 0)
+		return -1;
+	return jpki_ee_encoder_new(ca_cert, ca_key, &enc);
 }
 
 static int
 teardown(void **state)
 {
+	jpki_ee_encoder_free(enc);
 	X509_free(ca_cert);
 	EVP_PKEY_free(ca_key);
 	EVP_PKEY_free(ee_key);
@@ -171,6 +177,26 @@ othername_at(GENERAL_NAMES *gens, int i, char *oid, size_t oidlen, const char **
 	*val = (const char *)ASN1_STRING_get0_data(v->value.utf8string);
 }
 
+/* An end-entity certificate from the encoder, parsed back. */
+static X509 *
+ee_x509(const jpki_ee_params_t *e, EVP_PKEY *pub)
+{
+	jpki_rsa_pub_t rp;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	const unsigned char *q;
+	X509 *x;
+
+	assert_int_equal(jpki_rsa_pub_from_pkey(pub, &rp), 0);
+	assert_int_equal(jpki_x509_ee_cert(enc, e, &rp, &der, &len), 0);
+	q = der;
+	x = d2i_X509(NULL, &q, (long)len);
+	assert_non_null(x);
+	assert_ptr_equal(q, der + len);
+	free(der);
+	return x;
+}
+
 static void
 test_sign_profile(void **state)
 {
@@ -197,7 +223,7 @@ test_sign_profile(void **state)
 	const char *val;
 	int i, crit;
 
-	assert_int_equal(jpki_x509_ee_cert(&e, ee_key, ca_cert, ca_key, &x), 0);
+	x = ee_x509(&e, ee_key);
 	assert_int_equal(X509_verify(x, ca_key), 1);
 	/* SAN otherNames in the spec's order, UTF8String values equal to the inputs. */
 	san = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
@@ -252,7 +278,8 @@ test_auth_profile(void **state)
 	char oid[128];
 	int crit;
 
-	assert_int_equal(jpki_x509_ee_cert(&e, ee_key, ca_cert, ca_key, &x), 0);
+	x = ee_x509(&e, ee_key);
+	assert_int_equal(X509_verify(x, ca_key), 1);
 	/* No personal data (L1): no SAN, subject C and CN only. */
 	assert_null(X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL));
 	assert_int_equal(X509_NAME_entry_count(X509_get_subject_name(x)), 2);
@@ -262,6 +289,186 @@ test_auth_profile(void **state)
 	assert_string_equal(oid, JPKI_POLICY_AUTH);
 	CERTIFICATEPOLICIES_free(pol);
 	X509_free(x);
+}
+
+/* The encoder's DER and the oracle's (the X509-API builder it replaced), byte
+ * for byte: PKCS#1 v1.5 signatures are deterministic, so whole certificates
+ * must match.  On a difference, the first differing offset is printed. */
+static void
+assert_same_as_oracle(const jpki_ee_params_t *e, EVP_PKEY *pub)
+{
+	jpki_rsa_pub_t rp;
+	uint8_t *der = NULL;
+	unsigned char *oder = NULL;
+	size_t len = 0, i;
+	int olen;
+	X509 *ox = NULL;
+
+	assert_int_equal(jpki_rsa_pub_from_pkey(pub, &rp), 0);
+	assert_int_equal(jpki_x509_ee_cert(enc, e, &rp, &der, &len), 0);
+	assert_int_equal(oracle_ee_cert(e, pub, ca_cert, ca_key, &ox), 0);
+	olen = i2d_X509(ox, &oder);
+	assert_true(olen > 0);
+	if ((size_t)olen != len || memcmp(der, oder, len) != 0) {
+		for (i = 0; i < len && i < (size_t)olen && der[i] == oder[i]; i++)
+			;
+		print_message("encoder %zu bytes, oracle %d bytes, first difference at %zu\n", len,
+		              olen, i);
+	}
+	assert_int_equal(len, (size_t)olen);
+	assert_memory_equal(der, oder, len);
+	free(der);
+	OPENSSL_free(oder);
+	X509_free(ox);
+}
+
+static void
+test_ee_matches_oracle(void **state)
+{
+	static const uint8_t s_small[] = {0x7a, 0x11, 0x22};
+	static const uint8_t s_top[16] = {0x80, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	                                  0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0xff};
+	static const uint8_t s_max[20] = {0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88, 0x77, 0x66,
+	                                  0x55, 0x44, 0x33, 0x22, 0x11, 0x00, 0x01, 0x02, 0x03, 0x04};
+	static const uint8_t s_lead0[] = {0x00, 0x00, 0x7f, 0x01};
+	jpki_person_t p = {.name = "ミラー　ジョン", .dob = {1989, 1, 8}, .sex = 1,
+	                   .address = "大阪府大阪市北区梅田１丁目", .alias = "山田　ジョン",
+	                   .name_flags = "0100000", .address_flags = "0000000000001"};
+	jpki_ee_params_t e = {.kind = JPKI_CA_SIGN, .test = 1, .serial = s_small,
+	                      .serial_len = sizeof(s_small), .not_before = 1732147200,
+	                      .not_after = 1890000000, .cn = "20261121000000000001", .person = &p,
+	                      .crl_url = "http://127.0.0.1:8080/crl/sign/0.crl",
+	                      .ocsp_url = "http://127.0.0.1:8080/ocsp/sign",
+	                      .cps_uri = "http://127.0.0.1:8080/cps"};
+	char addr[800], name[400], alias[400], aflags[201];
+	EVP_PKEY *k1024;
+	int i;
+
+	/* Signature certificate: alias and flags given, test policy. */
+	assert_same_as_oracle(&e, ee_key);
+	/* No alias, no flags (all '0'), production policy, a serial with the top
+	 * bit set, and a notAfter past 2049 (GeneralizedTime). */
+	p.alias = NULL;
+	p.name_flags = NULL;
+	p.address_flags = NULL;
+	e.test = 0;
+	e.serial = s_top;
+	e.serial_len = sizeof(s_top);
+	e.not_after = 2556143999; /* 2050-12-31T23:59:59Z */
+	assert_same_as_oracle(&e, ee_key);
+	/* Both times in GeneralizedTime; an empty alias is left out. */
+	p.alias = "";
+	e.not_before = 2524608000; /* 2050-01-01T00:00:00Z */
+	assert_same_as_oracle(&e, ee_key);
+	e.not_before = 2524607999; /* the last UTCTime second */
+	assert_same_as_oracle(&e, ee_key);
+	/* A 200-character address, 100-character name and alias: the SAN and the
+	 * extensions cross the 0x80 and 0x100 length forms; prefecture and city given. */
+	strcpy(addr, "北海道札幌市");
+	for (i = 6; i < 200; i++)
+		strcat(addr, i % 2 ? "丁" : "Ａ");
+	assert_int_equal(jpki_utf8_chars(addr), 200);
+	name[0] = alias[0] = '\0';
+	for (i = 0; i < 100; i++) {
+		strcat(name, i == 49 ? "　" : "山");
+		strcat(alias, "ｘ");
+	}
+	memset(aflags, '0', 200);
+	aflags[199] = '1';
+	aflags[200] = '\0';
+	p.name = name;
+	p.address = addr;
+	p.alias = alias;
+	p.address_flags = aflags;
+	p.prefecture = "北海道";
+	p.city = "札幌市";
+	p.sex = 9;
+	p.dob = (jpki_date_t){2019, 5, 1};
+	e.serial = s_max;
+	e.serial_len = sizeof(s_max);
+	e.not_before = 1732147200;
+	assert_same_as_oracle(&e, ee_key);
+	/* The same with short strings but a short URL set: lengths just under 0x80. */
+	p.address = "東京都千代田区霞が関２丁目１番２号";
+	p.address_flags = NULL;
+	p.name = "山田　太郎";
+	p.alias = NULL;
+	p.prefecture = NULL;
+	p.city = NULL;
+	e.serial = s_lead0;
+	e.serial_len = sizeof(s_lead0);
+	e.crl_url = "http://a/c.crl";
+	e.ocsp_url = "http://a/o";
+	e.cps_uri = NULL;
+	assert_same_as_oracle(&e, ee_key);
+
+	/* Authentication certificate: production and test, with and without a CPS. */
+	e = (jpki_ee_params_t){.kind = JPKI_CA_AUTH, .test = 0, .serial = s_top,
+	                       .serial_len = sizeof(s_top), .not_before = 1732147200,
+	                       .not_after = 1890000000, .cn = "0A1B2C3D4E5F60718293A4B5C6D7E8F9",
+	                       .crl_url = "http://127.0.0.1:8080/crl/auth/12.crl",
+	                       .ocsp_url = "http://127.0.0.1:8080/ocsp/auth",
+	                       .cps_uri = "http://127.0.0.1:8080/cps"};
+	assert_same_as_oracle(&e, ee_key);
+	e.test = 1;
+	e.cps_uri = "";
+	e.not_after = 2600000000;
+	assert_same_as_oracle(&e, ee_key);
+	/* No CRLDP nor AIA. */
+	e.crl_url = NULL;
+	e.ocsp_url = NULL;
+	assert_same_as_oracle(&e, ee_key);
+	/* Another key size: the RSAPublicKey's length takes the 0x81 form. */
+	k1024 = EVP_RSA_gen(1024);
+	assert_non_null(k1024);
+	assert_same_as_oracle(&e, k1024);
+	e.kind = JPKI_CA_SIGN;
+	e.person = &p;
+	assert_same_as_oracle(&e, k1024);
+	EVP_PKEY_free(k1024);
+}
+
+/* The fast path (n and e as bytes) gives what the EVP_PKEY path gives. */
+static void
+test_ee_pub_bytes(void **state)
+{
+	static const uint8_t serial[] = {0x41};
+	static const uint8_t e65537[] = {0x01, 0x00, 0x01};
+	jpki_ee_params_t e = {.kind = JPKI_CA_AUTH, .serial = serial, .serial_len = sizeof(serial),
+	                      .not_before = 1732147200, .not_after = 1890000000, .cn = "X"};
+	jpki_rsa_pub_t a, b;
+	BIGNUM *n = NULL;
+	uint8_t nb[256], *d1 = NULL, *d2 = NULL;
+	size_t l1, l2;
+
+	assert_int_equal(EVP_PKEY_get_bn_param(ee_key, "n", &n), 1);
+	assert_int_equal(BN_bn2binpad(n, nb, sizeof(nb)), 256);
+	BN_free(n);
+	assert_int_equal(jpki_rsa_pub_from_pkey(ee_key, &a), 0);
+	assert_int_equal(a.n_len, 256);
+	assert_memory_equal(a.n, nb, 256);
+	assert_int_equal(jpki_rsa_pub_set(nb, sizeof(nb), e65537, sizeof(e65537), &b), 0);
+	assert_int_equal(jpki_x509_ee_cert(enc, &e, &a, &d1, &l1), 0);
+	assert_int_equal(jpki_x509_ee_cert(enc, &e, &b, &d2, &l2), 0);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(d1, d2, l1);
+	free(d1);
+	free(d2);
+	/* Bad input changes nothing and gives no certificate. */
+	assert_int_equal(jpki_rsa_pub_set(nb, 0, e65537, 3, &b), JPKI_ERR_INVALID_ARG);
+	e.cn = "";
+	assert_int_equal(jpki_x509_ee_cert(enc, &e, &a, &d1, &l1), JPKI_ERR_INVALID_ARG);
+	assert_null(d1);
+	assert_int_equal(l1, 0);
+	e.cn = "X";
+	e.serial_len = 0;
+	assert_int_equal(jpki_x509_ee_cert(enc, &e, &a, &d1, &l1), JPKI_ERR_INVALID_ARG);
+	e.serial_len = 1;
+	e.kind = JPKI_CA_SIGN; /* without a person */
+	assert_int_equal(jpki_x509_ee_cert(enc, &e, &a, &d1, &l1), JPKI_ERR_INVALID_ARG);
+	e.kind = JPKI_CA_AUTH;
+	e.not_after = e.not_before;
+	assert_int_equal(jpki_x509_ee_cert(enc, &e, &a, &d1, &l1), JPKI_ERR_INVALID_ARG);
 }
 
 static void
@@ -355,6 +562,8 @@ main(void)
 		cmocka_unit_test(test_address_split),
 		cmocka_unit_test(test_sign_profile),
 		cmocka_unit_test(test_auth_profile),
+		cmocka_unit_test(test_ee_matches_oracle),
+		cmocka_unit_test(test_ee_pub_bytes),
 		cmocka_unit_test(test_crl_builder),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -28,6 +28,7 @@ struct jpki_ca {
 	jpki_store_t *store;
 	X509 *cert[2];
 	EVP_PKEY *key[2];
+	jpki_ee_encoder_t *ee[2];  /* what each CA's certificates share, encoded once */
 	int test;
 	int in_batch;
 	int64_t partition_size;
@@ -352,6 +353,7 @@ jpki_ca_close(jpki_ca_t *ca)
 		jpki_store_rollback(ca->store);
 	jpki_store_close(ca->store);
 	for (k = 0; k < 2; k++) {
+		jpki_ee_encoder_free(ca->ee[k]);
 		X509_free(ca->cert[k]);
 		EVP_PKEY_free(ca->key[k]);
 	}
@@ -409,6 +411,8 @@ jpki_ca_open(const char *dir, jpki_ca_t **out)
 			r = JPKI_ERR_CRYPTO;
 			goto out;
 		}
+		if ((r = jpki_ee_encoder_new(ca->cert[k], ca->key[k], &ca->ee[k])) != 0)
+			goto out;
 	}
 	v = jpki_config_get(cfg, "store", "sqlite:ca.db");
 	if (strncmp(v, "sqlite:", 7) == 0 && v[7] != '/')
@@ -485,6 +489,7 @@ jpki_issued_clear(jpki_issued_t *is)
 	if (is == NULL)
 		return;
 	X509_free(is->cert);
+	free(is->der);
 	memset(is, 0, sizeof(*is));
 }
 
@@ -536,30 +541,59 @@ tx_end(jpki_ca_t *ca, int r)
 	return r;
 }
 
+/* The subject's key as the certificate carries it, from either form of the
+ * request; JPKI keys are RSA-2048 (spec §4). */
+static int
+issue_pub(const jpki_issue_req_t *req, jpki_rsa_pub_t *pub)
+{
+	static const uint8_t e65537[] = {0x01, 0x00, 0x01};
+
+	memset(pub, 0, sizeof(*pub));
+	if (req->pub_n != NULL) {
+		if (req->pub != NULL) {
+			jpki_set_detail("give the public key as pub or as pub_n, not both");
+			return JPKI_ERR_INVALID_ARG;
+		}
+		if (req->pub_n_len != 256 || !(req->pub_n[0] & 0x80)) {
+			jpki_set_detail("the public key must be RSA-2048");
+			return JPKI_ERR_INVALID_ARG;
+		}
+		return jpki_rsa_pub_set(req->pub_n, req->pub_n_len, e65537, sizeof(e65537), pub);
+	}
+	if (req->pub == NULL)
+		return JPKI_ERR_INVALID_ARG;
+	if (EVP_PKEY_get_base_id(req->pub) != EVP_PKEY_RSA || EVP_PKEY_get_bits(req->pub) != 2048) {
+		jpki_set_detail("the public key must be RSA-2048");
+		return JPKI_ERR_INVALID_ARG;
+	}
+	return jpki_rsa_pub_from_pkey(req->pub, pub);
+}
+
 int
 jpki_ca_issue(jpki_ca_t *ca, const jpki_issue_req_t *req, jpki_issued_t *out)
 {
 	jpki_cert_rec_t rec;
 	jpki_ee_params_t p;
+	jpki_rsa_pub_t pub;
 	jpki_date_t today, last;
 	char crl_url[URL_MAX], ocsp_url[URL_MAX];
 	int64_t seq;
 	X509 *x = NULL;
-	unsigned char *der = NULL;
-	int derlen, exists, tries, r, in_tx = 0;
+	uint8_t *der = NULL;
+	size_t derlen = 0;
+	const unsigned char *q;
+	int tries, r, in_tx = 0;
 	time_t now;
 	int k;
 
 	memset(out, 0, sizeof(*out));
 	memset(&rec, 0, sizeof(rec));
 	memset(&p, 0, sizeof(p));
-	if (req == NULL || req->pub == NULL || req->person == NULL ||
+	if (req == NULL || req->person == NULL ||
 	    (req->kind != JPKI_CA_SIGN && req->kind != JPKI_CA_AUTH))
 		return JPKI_ERR_INVALID_ARG;
-	if (EVP_PKEY_get_base_id(req->pub) != EVP_PKEY_RSA || EVP_PKEY_get_bits(req->pub) != 2048) {
-		jpki_set_detail("the public key must be RSA-2048");
-		return JPKI_ERR_INVALID_ARG;
-	}
+	if ((r = issue_pub(req, &pub)) != 0)
+		return r;
 	k = req->kind == JPKI_CA_AUTH;
 	now = req->now ? req->now : jpki_now();
 	jpki_date_from_time_jst(now, &today);
@@ -609,51 +643,62 @@ jpki_ca_issue(jpki_ca_t *ca, const jpki_issue_req_t *req, jpki_issued_t *out)
 		jpki_serial_hex(rnd, sizeof(rnd), out->cn, sizeof(out->cn));
 	}
 	p.cn = out->cn;
-	for (tries = 0;; tries++) {
-		if ((r = random_serial(out->serial, &out->serial_len)) != 0)
-			goto out;
-		if ((r = jpki_store_cert_exists(ca->store, req->kind, out->serial, out->serial_len,
-		                                &exists)) != 0)
-			goto out;
-		if (!exists)
-			break;
-		if (tries > 8) {
-			r = JPKI_ERR_INTERNAL;
-			goto out;
-		}
-	}
-	p.serial = out->serial;
-	p.serial_len = out->serial_len;
-	if ((r = jpki_x509_ee_cert(&p, req->pub, ca->cert[k], ca->key[k], &x)) != 0)
-		goto out;
-	if ((derlen = i2d_X509(x, &der)) <= 0) {
-		r = JPKI_ERR_CRYPTO;
-		goto out;
-	}
 	rec.ca = req->kind;
-	memcpy(rec.serial, out->serial, out->serial_len);
-	rec.serial_len = out->serial_len;
 	rec.not_before = p.not_before;
 	rec.not_after = p.not_after;
 	rec.partition = out->partition;
 	rec.status = JPKI_STATUS_GOOD;
 	rec.reason = JPKI_REASON_NONE;
 	snprintf(rec.subject_cn, sizeof(rec.subject_cn), "%s", out->cn);
-	rec.der = der;
-	rec.der_len = (size_t)derlen;
-	if ((r = jpki_store_cert_insert(ca->store, &rec)) != 0)
+	/* The store's uniqueness constraint tells a serial already used (it
+	 * leaves the transaction usable): rather than a query before every
+	 * issuance, sign again with a new serial in that (126-bit) rare case. */
+	for (tries = 0;; tries++) {
+		if ((r = random_serial(out->serial, &out->serial_len)) != 0)
+			goto out;
+		p.serial = out->serial;
+		p.serial_len = out->serial_len;
+		if ((r = jpki_x509_ee_cert(ca->ee[k], &p, &pub, &der, &derlen)) != 0)
+			goto out;
+		/* Parsed before it is stored: nothing fails after the insert. */
+		q = der;
+		if (!req->der_only && (x = d2i_X509(NULL, &q, (long)derlen)) == NULL) {
+			ERR_clear_error();
+			r = JPKI_ERR_CRYPTO;
+			goto out;
+		}
+		memcpy(rec.serial, out->serial, out->serial_len);
+		rec.serial_len = out->serial_len;
+		rec.der = der;
+		rec.der_len = derlen;
+		r = jpki_store_cert_insert(ca->store, &rec);
+		rec.der = NULL;
+		if (r != JPKI_ERR_EXISTS)
+			break;
+		free(der);
+		der = NULL;
+		X509_free(x);
+		x = NULL;
+		if (tries >= 8) {
+			jpki_set_detail("no unused serial in %d random draws", tries + 1);
+			r = JPKI_ERR_INTERNAL;
+			goto out;
+		}
+	}
+	if (r != 0)
 		goto out;
 	r = 0;
 out:
-	rec.der = NULL;
-	OPENSSL_free(der);
 	if (in_tx)
 		r = tx_end(ca, r);
 	if (r == 0) {
+		out->der = der;
+		out->der_len = derlen;
 		out->cert = x;
 		out->not_before = p.not_before;
 		out->not_after = p.not_after;
 	} else {
+		free(der);
 		X509_free(x);
 		memset(out, 0, sizeof(*out));
 	}

@@ -20,10 +20,10 @@ der_hdr_len(size_t len)
 	return 6;
 }
 
-int
-der_put_hdr(jpki_buf_t *b, uint8_t tag, size_t len)
+/* Tag and length into h (6 bytes at most); 0 if len is too large for DER here. */
+static size_t
+hdr_encode(uint8_t h[6], uint8_t tag, size_t len)
 {
-	uint8_t h[6];
 	size_t n = 0;
 
 	h[n++] = tag;
@@ -48,8 +48,19 @@ der_put_hdr(jpki_buf_t *b, uint8_t tag, size_t len)
 		h[n++] = (uint8_t)(len >> 8);
 		h[n++] = (uint8_t)len;
 	} else {
-		return JPKI_ERR_TOO_LARGE;
+		return 0;
 	}
+	return n;
+}
+
+int
+der_put_hdr(jpki_buf_t *b, uint8_t tag, size_t len)
+{
+	uint8_t h[6];
+	size_t n = hdr_encode(h, tag, len);
+
+	if (n == 0)
+		return JPKI_ERR_TOO_LARGE;
 	return jpki_buf_put(b, h, n);
 }
 
@@ -187,20 +198,20 @@ der_put_time(jpki_buf_t *b, time_t t)
 int
 der_wrap(jpki_buf_t *b, size_t mark, uint8_t tag)
 {
-	size_t clen = b->len - mark, hl = der_hdr_len(clen);
-	jpki_buf_t h;
+	/* The header goes through a stack array, not a buffer: the certificate
+	 * encoder wraps a few dozen times per certificate. */
+	uint8_t h[6];
+	size_t clen = b->len - mark, hl = hdr_encode(h, tag, clen);
 	int r;
 
+	if (hl == 0)
+		return JPKI_ERR_TOO_LARGE;
 	if ((r = jpki_buf_reserve(b, hl)) != 0)
 		return r;
 	memmove(b->data + mark + hl, b->data + mark, clen);
-	jpki_buf_init(&h, 8);
-	if ((r = der_put_hdr(&h, tag, clen)) == 0)
-		memcpy(b->data + mark, h.data, hl);
-	jpki_buf_free(&h);
-	if (r == 0)
-		b->len += hl;
-	return r;
+	memcpy(b->data + mark, h, hl);
+	b->len += hl;
+	return 0;
 }
 
 int

@@ -1,10 +1,11 @@
-/* Certificate profiles of spec §4, built with OpenSSL's X509 API. */
+/* CA certificates of spec §4, built with OpenSSL's X509 API (made once per
+ * CA; the end-entity certificates are encoded directly, see ee.c), and
+ * certificate file helpers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -14,7 +15,6 @@
 #include "jpki/error.h"
 #include "jpki/file.h"
 #include "jpki/x509.h"
-#include "x509/der.h"
 
 #define CERT_FILE_MAX (64 * 1024)
 
@@ -84,60 +84,6 @@ out:
 	return r;
 }
 
-/* otherName { type-id, [0] EXPLICIT UTF8String value } (spec §4). */
-static int
-gens_add_othername(GENERAL_NAMES *gens, const char *oid, const char *value)
-{
-	GENERAL_NAME *g = NULL;
-	ASN1_OBJECT *obj = NULL;
-	ASN1_TYPE *t = NULL;
-	ASN1_UTF8STRING *s = NULL;
-	int r = JPKI_ERR_CRYPTO;
-
-	if ((obj = OBJ_txt2obj(oid, 1)) == NULL || (t = ASN1_TYPE_new()) == NULL ||
-	    (s = ASN1_UTF8STRING_new()) == NULL || (g = GENERAL_NAME_new()) == NULL)
-		goto out;
-	if (!ASN1_STRING_set(s, value, -1))
-		goto out;
-	ASN1_TYPE_set(t, V_ASN1_UTF8STRING, s);
-	s = NULL;
-	if (!GENERAL_NAME_set0_othername(g, obj, t))
-		goto out;
-	obj = NULL;
-	t = NULL;
-	if (!sk_GENERAL_NAME_push(gens, g)) {
-		r = JPKI_ERR_NOMEM;
-		goto out;
-	}
-	g = NULL;
-	r = 0;
-out:
-	ASN1_OBJECT_free(obj);
-	ASN1_TYPE_free(t);
-	ASN1_UTF8STRING_free(s);
-	GENERAL_NAME_free(g);
-	return r;
-}
-
-static int
-gens_add_uri(GENERAL_NAMES *gens, const char *uri)
-{
-	GENERAL_NAME *g = GENERAL_NAME_new();
-	ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-
-	if (g == NULL || s == NULL || !ASN1_STRING_set(s, uri, -1)) {
-		GENERAL_NAME_free(g);
-		ASN1_IA5STRING_free(s);
-		return JPKI_ERR_CRYPTO;
-	}
-	GENERAL_NAME_set0_value(g, GEN_URI, s);
-	if (!sk_GENERAL_NAME_push(gens, g)) {
-		GENERAL_NAME_free(g);
-		return JPKI_ERR_NOMEM;
-	}
-	return 0;
-}
-
 static int
 add_key_usage(X509 *x, int bits)
 {
@@ -176,22 +122,6 @@ add_ski(X509 *x)
 	r = 0;
 out:
 	ASN1_OCTET_STRING_free(ski);
-	return r;
-}
-
-static int
-add_aki(X509 *x, X509 *ca)
-{
-	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca);
-	AUTHORITY_KEYID *aki = AUTHORITY_KEYID_new();
-	int r = JPKI_ERR_CRYPTO;
-
-	if (aki == NULL || ski == NULL || (aki->keyid = ASN1_OCTET_STRING_dup(ski)) == NULL ||
-	    X509_add1_ext_i2d(x, NID_authority_key_identifier, aki, 0, X509V3_ADD_REPLACE) != 1)
-		goto out;
-	r = 0;
-out:
-	AUTHORITY_KEYID_free(aki);
 	return r;
 }
 
@@ -289,282 +219,6 @@ out:
 	X509_NAME_free(n);
 	BASIC_CONSTRAINTS_free(bc);
 	GENERAL_NAMES_free(san);
-	return r;
-}
-
-static int
-add_policy(X509 *x, const char *oid, const char *cps)
-{
-	CERTIFICATEPOLICIES *pols = sk_POLICYINFO_new_null();
-	POLICYINFO *pi = POLICYINFO_new();
-	POLICYQUALINFO *q = NULL;
-	int r = JPKI_ERR_CRYPTO;
-
-	if (pols == NULL || pi == NULL)
-		goto out;
-	if ((pi->policyid = OBJ_txt2obj(oid, 1)) == NULL)
-		goto out;
-	if (cps != NULL && *cps != '\0') {
-		if ((q = POLICYQUALINFO_new()) == NULL || (pi->qualifiers = sk_POLICYQUALINFO_new_null()) == NULL)
-			goto out;
-		q->pqualid = OBJ_nid2obj(NID_id_qt_cps);
-		if ((q->d.cpsuri = ASN1_IA5STRING_new()) == NULL || !ASN1_STRING_set(q->d.cpsuri, cps, -1))
-			goto out;
-		if (!sk_POLICYQUALINFO_push(pi->qualifiers, q))
-			goto out;
-		q = NULL;
-	}
-	if (!sk_POLICYINFO_push(pols, pi))
-		goto out;
-	pi = NULL;
-	/* Critical, as the service marks it (spec §4). */
-	if (X509_add1_ext_i2d(x, NID_certificate_policies, pols, 1, X509V3_ADD_REPLACE) != 1)
-		goto out;
-	r = 0;
-out:
-	POLICYQUALINFO_free(q);
-	POLICYINFO_free(pi);
-	CERTIFICATEPOLICIES_free(pols);
-	return r;
-}
-
-static int
-add_crldp(X509 *x, const char *url)
-{
-	CRL_DIST_POINTS *dps = sk_DIST_POINT_new_null();
-	DIST_POINT *dp = DIST_POINT_new();
-	int r = JPKI_ERR_CRYPTO;
-
-	if (dps == NULL || dp == NULL || (dp->distpoint = DIST_POINT_NAME_new()) == NULL)
-		goto out;
-	dp->distpoint->type = 0;
-	if ((dp->distpoint->name.fullname = GENERAL_NAMES_new()) == NULL ||
-	    (r = gens_add_uri(dp->distpoint->name.fullname, url)) != 0)
-		goto out;
-	r = JPKI_ERR_CRYPTO;
-	if (!sk_DIST_POINT_push(dps, dp))
-		goto out;
-	dp = NULL;
-	if (X509_add1_ext_i2d(x, NID_crl_distribution_points, dps, 0, X509V3_ADD_REPLACE) != 1)
-		goto out;
-	r = 0;
-out:
-	DIST_POINT_free(dp);
-	CRL_DIST_POINTS_free(dps);
-	return r;
-}
-
-static int
-add_aia(X509 *x, const char *ocsp_url)
-{
-	AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null();
-	ACCESS_DESCRIPTION *ad = ACCESS_DESCRIPTION_new();
-	GENERAL_NAMES *tmp = GENERAL_NAMES_new();
-	int r = JPKI_ERR_CRYPTO;
-
-	if (aia == NULL || ad == NULL || tmp == NULL)
-		goto out;
-	if ((r = gens_add_uri(tmp, ocsp_url)) != 0)
-		goto out;
-	r = JPKI_ERR_CRYPTO;
-	ASN1_OBJECT_free(ad->method);
-	ad->method = OBJ_nid2obj(NID_ad_OCSP);
-	GENERAL_NAME_free(ad->location);
-	ad->location = sk_GENERAL_NAME_pop(tmp);
-	if (!sk_ACCESS_DESCRIPTION_push(aia, ad))
-		goto out;
-	ad = NULL;
-	if (X509_add1_ext_i2d(x, NID_info_access, aia, 0, X509V3_ADD_REPLACE) != 1)
-		goto out;
-	r = 0;
-out:
-	ACCESS_DESCRIPTION_free(ad);
-	GENERAL_NAMES_free(tmp);
-	AUTHORITY_INFO_ACCESS_free(aia);
-	return r;
-}
-
-/*
- * Put an RSA public key into the certificate.  X509_set_pubkey() runs
- * OpenSSL 3's generic encoder, which costs as much as the RSA signature
- * itself; the RSAPublicKey DER is two INTEGERs, so write it directly.
- */
-static int
-set_rsa_pubkey(X509 *x, EVP_PKEY *pub)
-{
-	BIGNUM *n = NULL, *e = NULL;
-	uint8_t nb[1024], eb[16];
-	int nl, el, r = JPKI_ERR_CRYPTO;
-	jpki_buf_t b;
-	uint8_t *enc = NULL, *penc = NULL;
-	size_t enclen;
-
-	jpki_buf_init(&b, 2048);
-	if (EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA ||
-	    !EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &n) ||
-	    !EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) ||
-	    (nl = BN_num_bytes(n)) > (int)sizeof(nb) || (el = BN_num_bytes(e)) > (int)sizeof(eb))
-		goto out;
-	BN_bn2bin(n, nb);
-	BN_bn2bin(e, eb);
-	if ((r = der_put_uint(&b, nb, (size_t)nl)) != 0 || (r = der_put_uint(&b, eb, (size_t)el)) != 0 ||
-	    (r = der_wrap(&b, 0, DER_SEQUENCE)) != 0 || (r = jpki_buf_steal(&b, &enc, &enclen)) != 0)
-		goto out;
-	r = JPKI_ERR_NOMEM;
-	if ((penc = OPENSSL_memdup(enc, enclen)) == NULL)
-		goto out;
-	r = JPKI_ERR_CRYPTO;
-	if (!X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_nid2obj(NID_rsaEncryption),
-	                            V_ASN1_NULL, NULL, penc, (int)enclen)) {
-		OPENSSL_free(penc);
-		goto out;
-	}
-	r = 0;
-out:
-	free(enc);
-	jpki_buf_free(&b);
-	BN_free(n);
-	BN_free(e);
-	return r;
-}
-
-/* "0000..." with one flag per character, when the caller gave none. */
-static char *
-zero_flags(const char *s)
-{
-	long n = jpki_utf8_chars(s);
-	char *f;
-
-	if (n < 0 || (f = malloc((size_t)n + 1)) == NULL)
-		return NULL;
-	memset(f, '0', (size_t)n);
-	f[n] = '\0';
-	return f;
-}
-
-static int
-sign_san(X509 *x, const jpki_person_t *p)
-{
-	GENERAL_NAMES *san = GENERAL_NAMES_new();
-	char dob[16], sex[4];
-	char *nf = NULL, *af = NULL;
-	int r = JPKI_ERR_NOMEM;
-
-	if (san == NULL)
-		goto out;
-	if ((r = jpki_era_dob_code(&p->dob, dob, sizeof(dob))) != 0)
-		goto out;
-	snprintf(sex, sizeof(sex), "%d", p->sex);
-	r = JPKI_ERR_NOMEM;
-	if ((p->name_flags == NULL && (nf = zero_flags(p->name)) == NULL) ||
-	    (p->address_flags == NULL && (af = zero_flags(p->address)) == NULL))
-		goto out;
-	/* The order of spec §4: name, DOB, sex, address, name flags, address flags, alias. */
-	if ((r = gens_add_othername(san, JPKI_OID_NAME, p->name)) != 0 ||
-	    (r = gens_add_othername(san, JPKI_OID_DOB, dob)) != 0 ||
-	    (r = gens_add_othername(san, JPKI_OID_SEX, sex)) != 0 ||
-	    (r = gens_add_othername(san, JPKI_OID_ADDRESS, p->address)) != 0 ||
-	    (r = gens_add_othername(san, JPKI_OID_NAME_FLAGS, p->name_flags ? p->name_flags : nf)) != 0 ||
-	    (r = gens_add_othername(san, JPKI_OID_ADDRESS_FLAGS,
-	                            p->address_flags ? p->address_flags : af)) != 0)
-		goto out;
-	if (p->alias != NULL && *p->alias != '\0' &&
-	    (r = gens_add_othername(san, JPKI_OID_ALIAS, p->alias)) != 0)
-		goto out;
-	r = JPKI_ERR_CRYPTO;
-	if (X509_add1_ext_i2d(x, NID_subject_alt_name, san, 0, X509V3_ADD_REPLACE) != 1)
-		goto out;
-	r = 0;
-out:
-	free(nf);
-	free(af);
-	GENERAL_NAMES_free(san);
-	return r;
-}
-
-int
-jpki_x509_ee_cert(const jpki_ee_params_t *p, EVP_PKEY *pub, X509 *ca_cert, EVP_PKEY *ca_key,
-                  X509 **out)
-{
-	X509 *x = NULL;
-	X509_NAME *n = NULL;
-	GENERAL_NAMES *ian = NULL;
-	char pref[64], city[128];
-	int r = JPKI_ERR_NOMEM;
-
-	*out = NULL;
-	if (p->kind == JPKI_CA_SIGN && p->person == NULL)
-		return JPKI_ERR_INVALID_ARG;
-	if (p->cn == NULL || *p->cn == '\0' || p->not_after <= p->not_before)
-		return JPKI_ERR_INVALID_ARG;
-	if ((x = X509_new()) == NULL || (n = X509_NAME_new()) == NULL ||
-	    (ian = GENERAL_NAMES_new()) == NULL)
-		goto out;
-	r = JPKI_ERR_CRYPTO;
-	if (!X509_set_version(x, 2))
-		goto out;
-	if ((r = set_serial(x, p->serial, p->serial_len)) != 0)
-		goto out;
-	/* Subject: sign C=JP, L=<prefecture>, L=<city>, CN=<issuance id>;
-	 * auth C=JP, CN=<opaque id> (no personal data, L1). */
-	if ((r = name_add(n, NID_countryName, V_ASN1_PRINTABLESTRING, "JP")) != 0)
-		goto out;
-	if (p->kind == JPKI_CA_SIGN) {
-		const char *pp = p->person->prefecture, *cc = p->person->city;
-		if (pp == NULL || cc == NULL) {
-			if ((r = jpki_address_split(p->person->address, pref, sizeof(pref), city,
-			                            sizeof(city))) != 0)
-				goto out;
-			if (pp == NULL)
-				pp = pref;
-			if (cc == NULL)
-				cc = city;
-		}
-		if ((r = name_add(n, NID_localityName, V_ASN1_UTF8STRING, pp)) != 0 ||
-		    (r = name_add(n, NID_localityName, V_ASN1_UTF8STRING, cc)) != 0)
-			goto out;
-	}
-	if ((r = name_add(n, NID_commonName, V_ASN1_UTF8STRING, p->cn)) != 0)
-		goto out;
-	r = JPKI_ERR_CRYPTO;
-	if (!X509_set_subject_name(x, n) || !X509_set_issuer_name(x, X509_get_subject_name(ca_cert)))
-		goto out;
-	if ((r = set_validity(x, p->not_before, p->not_after)) != 0 ||
-	    (r = set_rsa_pubkey(x, pub)) != 0)
-		goto out;
-	if (p->kind == JPKI_CA_SIGN) {
-		if ((r = add_key_usage(x, JKU_DIGITAL_SIGNATURE | JKU_NON_REPUDIATION)) != 0 ||
-		    (r = add_policy(x, p->test ? JPKI_POLICY_SIGN_TEST : JPKI_POLICY_SIGN, p->cps_uri)) != 0 ||
-		    (r = sign_san(x, p->person)) != 0)
-			goto out;
-	} else {
-		if ((r = add_key_usage(x, JKU_DIGITAL_SIGNATURE)) != 0 ||
-		    (r = add_policy(x, p->test ? JPKI_POLICY_AUTH_TEST : JPKI_POLICY_AUTH, p->cps_uri)) != 0)
-			goto out;
-	}
-	/* issuerAltName DirName C=JP, O=公的個人認証サービス (spec §4). */
-	if ((r = jp_dirname(ian, p->kind, 0)) != 0)
-		goto out;
-	r = JPKI_ERR_CRYPTO;
-	if (X509_add1_ext_i2d(x, NID_issuer_alt_name, ian, 0, X509V3_ADD_REPLACE) != 1)
-		goto out;
-	if ((r = add_ski(x)) != 0 || (r = add_aki(x, ca_cert)) != 0)
-		goto out;
-	/* (ours) where the status is told: the partition's CRL and the OCSP URL. */
-	if (p->crl_url != NULL && (r = add_crldp(x, p->crl_url)) != 0)
-		goto out;
-	if (p->ocsp_url != NULL && (r = add_aia(x, p->ocsp_url)) != 0)
-		goto out;
-	r = JPKI_ERR_CRYPTO;
-	if (X509_sign(x, ca_key, EVP_sha256()) <= 0)
-		goto out;
-	*out = x;
-	x = NULL;
-	r = 0;
-out:
-	X509_free(x);
-	X509_NAME_free(n);
-	GENERAL_NAMES_free(ian);
 	return r;
 }
 
