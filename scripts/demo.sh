@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, and run the service on the
 # embedded default (SQLite) on this machine, in a fresh data directory:
-#   the Agency creates both CAs, a resident's key pairs are made, the Signing
-#   CA and the User-Authentication CA issue her certificates, the CRLs are
-#   published, and everything is checked with openssl.
+#   the Agency creates both CAs, a virtual Individual Number Card is made
+#   and personalized (key pairs generated on the card, the Signing CA and the
+#   User-Authentication CA issue her certificates, written to the card), the
+#   CRLs are published, and everything is checked with openssl.
 # Usage: bash scripts/demo.sh [DATA_DIR]   (default: ./demo-data, recreated)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,20 +21,17 @@ step "The Agency creates the Signing CA and the User-Authentication CA (test hie
 "$BIN/jpki-ca" -d "$DATA/ca" init --test
 "$BIN/jpki-ca" -d "$DATA/ca" fingerprint
 
-step "Key pairs for the resident (on the card in later steps; RSA-2048 here)"
-for k in sign auth; do
-  openssl genrsa -out "$DATA/resident/$k.key" 2048 2>/dev/null
-  chmod 600 "$DATA/resident/$k.key"
-  openssl rsa -in "$DATA/resident/$k.key" -pubout -out "$DATA/resident/$k.pub" 2>/dev/null
-done
+step "The issuing side's key, and a blank Individual Number Card (a card file)"
+openssl ecparam -name prime256v1 -genkey -noout -out "$DATA/issuer.key" 2>/dev/null
+chmod 600 "$DATA/issuer.key"
+"$BIN/jpki-card" new "$DATA/resident/card" --issuer-key "$DATA/issuer.key"
 
-step "Issue the signature certificate (name, date of birth, sex, address) and the authentication certificate"
-"$BIN/jpki-ca" -d "$DATA/ca" issue --kind sign --pubkey "$DATA/resident/sign.pub" \
-  --name "個人　花子" --dob 1977-11-07 --sex 2 \
+step "Personalize the card: key pairs made on the card, both certificates issued and written, PINs set"
+"$BIN/jpki-card" personalize "$DATA/resident/card" --issuer-key "$DATA/issuer.key" \
+  --ca-dir "$DATA/ca" --name "個人　花子" --dob 1977-11-07 --sex 2 \
   --address "東京都千代田区霞が関２丁目１番２号" --card-expiry 2036-11-07 \
-  --out "$DATA/resident/sign.pem" --json
-"$BIN/jpki-ca" -d "$DATA/ca" issue --kind auth --pubkey "$DATA/resident/auth.pub" \
-  --dob 1977-11-07 --card-expiry 2036-11-07 --out "$DATA/resident/auth.pem" --json
+  --sign-pin ABC123 --auth-pin 1234 --out "$DATA/resident"
+"$BIN/jpki-card" info "$DATA/resident/card"
 
 step "Publish the CRLs (full and delta, every partition)"
 "$BIN/jpki-ca" -d "$DATA/ca" crl
@@ -50,8 +48,10 @@ cat <<EOT
   Signing CA                $DATA/ca/sign/ca.pem  (key ca.key, mode 0600)
   User-Authentication CA    $DATA/ca/auth/ca.pem
   CRLs                      $DATA/ca/crl/{sign,auth}/0.crl, 0-delta.crl
-  resident's certificates   $DATA/resident/sign.pem, auth.pem
-  resident's keys           $DATA/resident/*.key
-Try: $BIN/jpki-ca -d $DATA/ca show --kind sign --serial <SERIAL>
+  the resident's card       $DATA/resident/card  (keys never leave it; PINs ABC123 / 1234)
+  resident's certificates   $DATA/resident/sign.pem, auth.pem  (copies of what the card holds)
+  issuer key (the window)   $DATA/issuer.key
+Try: $BIN/jpki-ca -d $DATA/ca list --kind sign
+     $BIN/jpki-card info $DATA/resident/card --sign-pin ABC123
      openssl x509 -in $DATA/resident/sign.pem -noout -text -nameopt utf8
 EOT
