@@ -70,6 +70,9 @@ typedef struct jpki_person {
  * the right length, dob a real date not after `on` (the issuance day).
  * JPKI_ERR_INVALID_ARG / JPKI_ERR_DATE with a detail naming the field. */
 int jpki_person_check(const jpki_person_t *p, const jpki_date_t *on);
+/* The sex code of spec §4 from "1"/"male", "2"/"female", "9"/"na" (not
+ * applicable).  JPKI_ERR_INVALID_ARG for anything else. */
+int jpki_sex_parse(const char *s, int *sex);
 /* Split a Japanese address into prefecture (one of the 47) and city (up to and
  * including the first 市, 区, 町 or 村 after the prefecture and any 郡).
  * JPKI_ERR_INVALID_ARG when no prefecture is recognised. */

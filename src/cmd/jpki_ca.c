@@ -154,22 +154,6 @@ need_serial(struct args *a, uint8_t *serial, size_t *len)
 }
 
 static int
-parse_sex(const char *s, int *sex)
-{
-	if (s == NULL)
-		return -1;
-	if (!strcmp(s, "1") || !strcmp(s, "male"))
-		*sex = 1;
-	else if (!strcmp(s, "2") || !strcmp(s, "female"))
-		*sex = 2;
-	else if (!strcmp(s, "9") || !strcmp(s, "na"))
-		*sex = 9;
-	else
-		return -1;
-	return 0;
-}
-
-static int
 cmd_issue(struct args *a)
 {
 	jpki_ca_t *ca = NULL;
@@ -199,7 +183,7 @@ cmd_issue(struct args *a)
 	if (kind == JPKI_CA_SIGN) {
 		if (a->name == NULL || a->address == NULL || a->sex == NULL)
 			return jpki_cli_usage_error(prog, "a signature certificate needs --name, --sex and --address");
-		if (parse_sex(a->sex, &person.sex) != 0)
+		if (jpki_sex_parse(a->sex, &person.sex) != 0)
 			return jpki_cli_usage_error(prog, "--sex: '%s' is not 1 (male), 2 (female) or 9", a->sex);
 		person.name = a->name;
 		person.address = a->address;

@@ -211,20 +211,6 @@ parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
-static int
-parse_sex(const char *s, int *sex)
-{
-	if (!strcmp(s, "1") || !strcmp(s, "male"))
-		*sex = 1;
-	else if (!strcmp(s, "2") || !strcmp(s, "female"))
-		*sex = 2;
-	else if (!strcmp(s, "9") || !strcmp(s, "na"))
-		*sex = 9;
-	else
-		return -1;
-	return 0;
-}
-
 /* The issuer's key: a private key (for issuer operations) or, when
  * want_private is 0, a public one will do. */
 static int
@@ -792,7 +778,7 @@ cmd_personalize(struct args *a)
 			                          "and --address (or --no-sign)");
 			goto out;
 		}
-		if (parse_sex(a->sex, &person.sex) != 0) {
+		if (jpki_sex_parse(a->sex, &person.sex) != 0) {
 			rc = jpki_cli_usage_error(prog, "--sex: '%s' is not 1 (male), 2 (female) or 9",
 			                          a->sex);
 			goto out;

@@ -137,6 +137,20 @@ jpki_person_check(const jpki_person_t *p, const jpki_date_t *on)
 	return 0;
 }
 
+int
+jpki_sex_parse(const char *s, int *sex)
+{
+	if (s != NULL && (!strcmp(s, "1") || !strcmp(s, "male")))
+		*sex = 1;
+	else if (s != NULL && (!strcmp(s, "2") || !strcmp(s, "female")))
+		*sex = 2;
+	else if (s != NULL && (!strcmp(s, "9") || !strcmp(s, "na")))
+		*sex = 9;
+	else
+		return JPKI_ERR_INVALID_ARG;
+	return 0;
+}
+
 static const char *const prefectures[] = {
 	"北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県",
 	"栃木県", "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県",
