@@ -175,38 +175,23 @@ path_join(char *out, size_t outlen, const char *dir, const char *rel)
 	return 0;
 }
 
-/* Serialise a private key as PKCS#8 PEM and write it 0600 with O_EXCL. */
+/* Write a key (PKCS#8 PEM, 0600) or a certificate (PEM, 0644) with O_EXCL. */
 static int
-write_key(const char *path, EVP_PKEY *key)
+write_pem(const char *path, EVP_PKEY *key, X509 *x)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *p;
 	long n;
-	int r = JPKI_ERR_CRYPTO;
+	int ok, r = JPKI_ERR_CRYPTO;
 
 	if (b == NULL)
 		return JPKI_ERR_NOMEM;
-	if (PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) == 1 &&
-	    (n = BIO_get_mem_data(b, &p)) > 0) {
-		r = jpki_file_write_new(path, p, (size_t)n, 0600);
+	ok = key != NULL ? PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)
+	                 : PEM_write_bio_X509(b, x);
+	if (ok == 1 && (n = BIO_get_mem_data(b, &p)) > 0) {
+		r = jpki_file_write_new(path, p, (size_t)n, key != NULL ? 0600 : 0644);
 		OPENSSL_cleanse(p, (size_t)n);
 	}
-	BIO_free(b);
-	return r;
-}
-
-static int
-write_cert(const char *path, X509 *x)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p;
-	long n;
-	int r = JPKI_ERR_CRYPTO;
-
-	if (b == NULL)
-		return JPKI_ERR_NOMEM;
-	if (PEM_write_bio_X509(b, x) == 1 && (n = BIO_get_mem_data(b, &p)) > 0)
-		r = jpki_file_write_new(path, p, (size_t)n, 0644);
 	BIO_free(b);
 	return r;
 }
@@ -276,7 +261,7 @@ jpki_ca_init(const char *dir, const jpki_ca_init_opts_t *opts)
 		if ((r = gen_rsa2048(&key)) != 0)
 			goto out;
 		/* O_EXCL: a key that exists is never replaced, even without jpki.conf. */
-		if ((r = write_key(path, key)) != 0) {
+		if ((r = write_pem(path, key, NULL)) != 0) {
 			if (r == JPKI_ERR_EXISTS)
 				jpki_set_detail("%s exists; refusing to overwrite a CA key", path);
 			goto out;
@@ -287,7 +272,7 @@ jpki_ca_init(const char *dir, const jpki_ca_init_opts_t *opts)
 		                           slen, &x)) != 0)
 			goto out;
 		snprintf(path, sizeof(path), "%s/%s/ca.pem", dir, sub[k]);
-		if ((r = write_cert(path, x)) != 0)
+		if ((r = write_pem(path, NULL, x)) != 0)
 			goto out;
 		REMEMBER(path);
 		X509_free(x);

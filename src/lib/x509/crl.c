@@ -142,22 +142,6 @@ put_ext(jpki_buf_t *b, const uint8_t *oid, size_t oid_len, int critical,
 	return der_wrap(b, mark, DER_SEQUENCE);
 }
 
-/* DistributionPointName fullName [0] { GeneralNames: [6] URI }, wrapped in the
- * [0] of its parent (DistributionPoint or IssuingDistributionPoint). */
-static int
-put_dp_name(jpki_buf_t *b, const char *url)
-{
-	size_t mark = b->len, inner;
-	int r;
-
-	if ((r = der_put_tlv(b, 0x86, url, strlen(url))) != 0)
-		return r;
-	if ((r = der_wrap(b, mark, 0xa0)) != 0) /* fullName [0] IMPLICIT GeneralNames */
-		return r;
-	inner = mark;
-	return der_wrap(b, inner, 0xa0);        /* distributionPoint [0] (a CHOICE: explicit) */
-}
-
 static int
 build_exts(jpki_crl_builder_t *bl, const jpki_crl_params_t *p, jpki_buf_t *t)
 {
@@ -183,7 +167,7 @@ build_exts(jpki_crl_builder_t *bl, const jpki_crl_params_t *p, jpki_buf_t *t)
 	if (p->idp_url != NULL) {
 		/* IssuingDistributionPoint { [0] name, [1] onlyContainsUserCerts TRUE } */
 		jpki_buf_reset(&v);
-		if ((r = put_dp_name(&v, p->idp_url)) != 0 ||
+		if ((r = der_put_dp_name(&v, p->idp_url)) != 0 ||
 		    (r = jpki_buf_put(&v, "\x81\x01\xff", 3)) != 0 ||
 		    (r = der_wrap(&v, 0, DER_SEQUENCE)) != 0 ||
 		    (r = put_ext(t, oid_idp, sizeof(oid_idp), 1, v.data, v.len)) != 0)
@@ -197,7 +181,7 @@ build_exts(jpki_crl_builder_t *bl, const jpki_crl_params_t *p, jpki_buf_t *t)
 	} else if (p->freshest_url != NULL) {
 		/* FreshestCRL ::= CRLDistributionPoints: SEQUENCE { DistributionPoint } */
 		jpki_buf_reset(&v);
-		if ((r = put_dp_name(&v, p->freshest_url)) != 0 ||
+		if ((r = der_put_dp_name(&v, p->freshest_url)) != 0 ||
 		    (r = der_wrap(&v, 0, DER_SEQUENCE)) != 0 ||
 		    (r = der_wrap(&v, 0, DER_SEQUENCE)) != 0 ||
 		    (r = put_ext(t, oid_freshest, sizeof(oid_freshest), 0, v.data, v.len)) != 0)

@@ -215,6 +215,18 @@ der_wrap(jpki_buf_t *b, size_t mark, uint8_t tag)
 }
 
 int
+der_put_dp_name(jpki_buf_t *b, const char *url)
+{
+	size_t mark = b->len;
+	int r;
+
+	if ((r = der_put_tlv(b, 0x86, url, strlen(url))) != 0 ||
+	    (r = der_wrap(b, mark, 0xa0)) != 0) /* fullName [0] IMPLICIT GeneralNames */
+		return r;
+	return der_wrap(b, mark, 0xa0);        /* distributionPoint [0] (a CHOICE: explicit) */
+}
+
+int
 der_oid_from_text(const char *text, uint8_t *out, size_t *out_len)
 {
 	/* Arcs may exceed 64 bits (the 2.25 UUID arc): keep each arc as text

@@ -41,6 +41,9 @@ int der_put_time(jpki_buf_t *b, time_t t);
 /* Append a TLV whose content is the buffer's bytes from `mark` on: the content
  * is shifted to make room for the header. */
 int der_wrap(jpki_buf_t *b, size_t mark, uint8_t tag);
+/* DistributionPointName as its parent carries it: distributionPoint [0]
+ * { fullName [0] { uniformResourceIdentifier [6] url } } (CRLDP, IDP, FreshestCRL). */
+int der_put_dp_name(jpki_buf_t *b, const char *url);
 /* Encoded OID content from dotted text (up to 64 bytes). */
 int der_oid_from_text(const char *text, uint8_t *out, size_t *out_len);
 

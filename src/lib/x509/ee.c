@@ -419,9 +419,7 @@ put_crldp(jpki_buf_t *b, const char *url)
 	if ((r = ext_begin(b, oid_crldp, sizeof(oid_crldp), 0, m)) != 0)
 		return r;
 	mark = b->len;
-	if ((r = der_put_tlv(b, 0x86, url, strlen(url))) != 0 ||
-	    (r = der_wrap(b, mark, 0xa0)) != 0 ||          /* fullName [0] IMPLICIT GeneralNames */
-	    (r = der_wrap(b, mark, 0xa0)) != 0 ||          /* distributionPoint [0] (a CHOICE) */
+	if ((r = der_put_dp_name(b, url)) != 0 ||
 	    (r = der_wrap(b, mark, DER_SEQUENCE)) != 0 ||  /* DistributionPoint */
 	    (r = der_wrap(b, mark, DER_SEQUENCE)) != 0)
 		return r;
