@@ -6,10 +6,12 @@ set -euo pipefail
 PACKAGES=(
   # build
   cmake make gcc pkg-config libssl-dev libsqlite3-dev libcmocka-dev
+  # the server (jpkid), the HTTP client of the relying party and the client, JSON
+  libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
   # the card, readers and fuzzing
   pcscd libpcsclite-dev vsmartcard-vpcd opensc clang libclang-rt-14-dev
   # independent peers the tests and benchmarks compare against
-  openssl gnutls-bin python3 python3-cryptography sqlite3 time
+  openssl gnutls-bin python3 python3-cryptography sqlite3 time curl wrk
 )
 
 missing=()
