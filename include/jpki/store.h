@@ -214,6 +214,47 @@ int jpki_store_crl_save(jpki_store_t *st, const jpki_crl_rec_t *rec);
 int jpki_store_crl_latest(jpki_store_t *st, jpki_ca_kind_t ca, int64_t partition,
                           int is_delta, int with_der, jpki_crl_rec_t *rec);
 
+/* ---- The audit log's rows (jpki/audit.h makes and checks the chain) ---- */
+
+struct jpki_audit_rec;
+typedef int (*jpki_store_audit_cb)(void *ctx, const struct jpki_audit_rec *rec);
+
+/* The newest entry's sequence number and MAC; *seq 0 and a zero MAC when the
+ * log is empty.  mac has JPKI_AUDIT_MAC_LEN (32) bytes. */
+int jpki_store_audit_last(jpki_store_t *st, int64_t *seq, uint8_t *mac);
+/* Append an entry as given (seq included).  JPKI_ERR_EXISTS if that seq is
+ * taken (nothing is changed). */
+int jpki_store_audit_insert(jpki_store_t *st, const struct jpki_audit_rec *rec);
+/* Every entry in seq order; the record is valid only during the call. */
+int jpki_store_foreach_audit(jpki_store_t *st, jpki_store_audit_cb cb, void *ctx);
+
+/* ---- Documents: small text records by (kind, key), for the registry ----
+ *
+ * kind and key are 1..128 bytes of UTF-8 without NUL; body is text of at most
+ * JPKI_DOC_BODY_MAX bytes.  Keys are ordered as bytes. */
+
+#define JPKI_DOC_NAME_MAX 128
+#define JPKI_DOC_BODY_MAX (64 * 1024)
+
+enum jpki_doc_mode {
+	JPKI_DOC_CREATE = 0,  /* JPKI_ERR_EXISTS if the key is taken */
+	JPKI_DOC_REPLACE = 1, /* JPKI_ERR_NOT_FOUND if it is not */
+	JPKI_DOC_UPSERT = 2
+};
+
+typedef int (*jpki_store_doc_cb)(void *ctx, const char *key, const char *body);
+
+int jpki_store_doc_put(jpki_store_t *st, const char *kind, const char *key, const char *body,
+                       int mode);
+/* *body is malloc'd, NUL-terminated (free()).  JPKI_ERR_NOT_FOUND if absent. */
+int jpki_store_doc_get(jpki_store_t *st, const char *kind, const char *key, char **body);
+/* JPKI_ERR_NOT_FOUND if absent. */
+int jpki_store_doc_delete(jpki_store_t *st, const char *kind, const char *key);
+/* Every document of kind whose key starts with prefix ("" for all), in key
+ * order; a non-zero return of cb stops and is returned. */
+int jpki_store_foreach_doc(jpki_store_t *st, const char *kind, const char *prefix,
+                           jpki_store_doc_cb cb, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

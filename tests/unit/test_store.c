@@ -1855,11 +1855,11 @@ test_migrate_from_v1(void **state)
 	make_v1_store(path);
 	st = open_ok(path);
 	assert_int_equal(jpki_store_schema_version(st, &v), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 3);
 	check_v1_data(st);
 	jpki_store_close(st);
 
-	assert_int_equal(raw_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+	assert_int_equal(raw_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_table_info('certs')"
 	                               " WHERE name = 'der'"), 0);
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM cert_der"), 4);
@@ -1869,10 +1869,10 @@ test_migrate_from_v1(void **state)
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_integrity_check"
 	                               " WHERE integrity_check != 'ok'"), 0);
 
-	/* Reopened: already at 2, same data. */
+	/* Reopened: already at the current version, same data. */
 	st = open_ok(path);
 	assert_int_equal(jpki_store_schema_version(st, &v), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 3);
 	check_v1_data(st);
 
 	/* It goes on from where version 1 stopped: ids, event numbers. */
@@ -1993,7 +1993,7 @@ test_migrate_from_v1_fails(void **state)
 	raw_exec(path, "DROP TRIGGER no_v2");
 	st = open_ok(path);
 	assert_int_equal(jpki_store_schema_version(st, &v), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 3);
 	check_v1_data(st);
 	jpki_store_close(st);
 }

@@ -19,6 +19,7 @@
 
 #include <sqlite3.h>
 
+#include "jpki/audit.h"
 #include "jpki/error.h"
 #include "jpki/store.h"
 #include "store/store_impl.h"
@@ -139,6 +140,25 @@ static const char *const migrations[] = {
 	"CREATE INDEX certs_part ON certs (ca, partition);"
 	"CREATE INDEX certs_listed ON certs (ca, partition, id, serial, status, reason,"
 	"  status_time) WHERE status != 0;",
+
+	/* 2 -> 3: the audit log (jpki/audit.h) and the registry's documents */
+	"CREATE TABLE audit ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  time INTEGER NOT NULL,"
+	"  program TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  outcome TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  mac BLOB NOT NULL"
+	") STRICT;"
+	"CREATE TABLE docs ("
+	"  kind TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  PRIMARY KEY (kind, key)"
+	") STRICT, WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -173,6 +193,15 @@ enum stmt_id {
 	S_CRL_SAVE,
 	S_CRL_LATEST,
 	S_CRL_LATEST_DER,
+	S_AUDIT_LAST,
+	S_AUDIT_INSERT,
+	S_AUDIT_ALL,
+	S_DOC_INSERT,
+	S_DOC_REPLACE,
+	S_DOC_UPSERT,
+	S_DOC_GET,
+	S_DOC_DELETE,
+	S_DOC_PREFIX,
 	S__COUNT
 };
 
@@ -224,6 +253,22 @@ static const char *const stmt_sql[S__COUNT] = {
 	                     " this_update, next_update, der FROM crls"
 	                     " WHERE ca = ?1 AND partition = ?2 AND is_delta = ?3"
 	                     " ORDER BY number DESC LIMIT 1",
+	[S_AUDIT_LAST] = "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1",
+	[S_AUDIT_INSERT] = "INSERT INTO audit (seq, time, program, actor, action, subject,"
+	                   " outcome, detail, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[S_AUDIT_ALL] = "SELECT seq, time, program, actor, action, subject, outcome, detail, mac"
+	                " FROM audit ORDER BY seq",
+	[S_DOC_INSERT] = "INSERT INTO docs (kind, key, body) VALUES (?1, ?2, ?3)",
+	[S_DOC_REPLACE] = "UPDATE docs SET body = ?3 WHERE kind = ?1 AND key = ?2",
+	[S_DOC_UPSERT] = "INSERT INTO docs (kind, key, body) VALUES (?1, ?2, ?3)"
+	                 " ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
+	[S_DOC_GET] = "SELECT body FROM docs WHERE kind = ?1 AND key = ?2",
+	[S_DOC_DELETE] = "DELETE FROM docs WHERE kind = ?1 AND key = ?2",
+	/* A prefix as a key range, so the primary key serves it: keys are
+	 * compared as bytes (BINARY) and ?3 is the prefix with its last byte
+	 * raised, or NULL for "to the end". */
+	[S_DOC_PREFIX] = "SELECT key, body FROM docs WHERE kind = ?1 AND key >= ?2"
+	                 " AND (?3 IS NULL OR key < ?3) ORDER BY key",
 };
 
 struct sqlite_store {
@@ -1421,6 +1466,292 @@ out:
 	return r;
 }
 
+/* ---- the audit log's rows ---- */
+
+static int
+sq_audit_last(jpki_store_t *st, int64_t *seq, uint8_t mac[JPKI_AUDIT_MAC_LEN])
+{
+	struct sqlite_store *s = S(st);
+	int r = JPKI_ERR_INTERNAL;
+	int rc, fresh = 0;
+	sqlite3_stmt *p = NULL;
+
+	if ((r = usable(s)) != 0)
+		goto out;
+	if ((r = stmt_get(s, S_AUDIT_LAST, &p, &fresh)) != 0)
+		goto out;
+	rc = sqlite3_step(p);
+	if (rc == SQLITE_DONE) {
+		*seq = 0;
+		memset(mac, 0, JPKI_AUDIT_MAC_LEN);
+		r = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = map_rc(rc);
+		goto out;
+	}
+	*seq = sqlite3_column_int64(p, 0);
+	if (sqlite3_column_bytes(p, 1) != JPKI_AUDIT_MAC_LEN) {
+		r = JPKI_ERR_FORMAT;
+		goto out;
+	}
+	memcpy(mac, sqlite3_column_blob(p, 1), JPKI_AUDIT_MAC_LEN);
+	r = 0;
+out:
+	stmt_put(p, fresh);
+	return r;
+}
+
+static int
+sq_audit_insert(jpki_store_t *st, const jpki_audit_rec_t *rec)
+{
+	struct sqlite_store *s = S(st);
+	int r = JPKI_ERR_INTERNAL;
+	int rc, fresh = 0;
+	enum op_how how = OP_NONE;
+	sqlite3_stmt *p = NULL;
+
+	if ((r = op_begin(s, &how)) != 0)
+		goto out;
+	if ((r = stmt_get(s, S_AUDIT_INSERT, &p, &fresh)) != 0)
+		goto out;
+	sqlite3_bind_int64(p, 1, rec->seq);
+	sqlite3_bind_int64(p, 2, rec->time);
+	sqlite3_bind_text(p, 3, rec->program, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p, 4, rec->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p, 5, rec->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p, 6, rec->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p, 7, rec->outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p, 8, rec->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(p, 9, rec->mac, JPKI_AUDIT_MAC_LEN, SQLITE_STATIC);
+	if ((rc = sqlite3_step(p)) != SQLITE_DONE) {
+		rc = sqlite3_extended_errcode(s->db);
+		r = rc == SQLITE_CONSTRAINT_PRIMARYKEY ? JPKI_ERR_EXISTS : map_rc(rc);
+		goto out;
+	}
+	r = 0;
+out:
+	stmt_put(p, fresh);
+	return op_end(s, how, r, 0);
+}
+
+/* Copy a text column into a fixed field, cut to fit. */
+static void
+column_text(sqlite3_stmt *p, int col, char *out, size_t outlen)
+{
+	const unsigned char *t = sqlite3_column_text(p, col);
+	size_t n = (size_t)sqlite3_column_bytes(p, col);
+
+	if (t == NULL)
+		n = 0;
+	if (n >= outlen)
+		n = outlen - 1;
+	if (n > 0)
+		memcpy(out, t, n);
+	out[n] = '\0';
+}
+
+static int
+sq_foreach_audit(jpki_store_t *st, jpki_store_audit_cb cb, void *ctx)
+{
+	struct sqlite_store *s = S(st);
+	int r = JPKI_ERR_INTERNAL;
+	int rc, fresh = 0;
+	sqlite3_stmt *p = NULL;
+	jpki_audit_rec_t *rec = NULL;
+
+	if ((r = usable(s)) != 0)
+		goto out;
+	if ((rec = malloc(sizeof(*rec))) == NULL) {
+		r = JPKI_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = stmt_get(s, S_AUDIT_ALL, &p, &fresh)) != 0)
+		goto out;
+	while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
+		memset(rec, 0, sizeof(*rec));
+		rec->seq = sqlite3_column_int64(p, 0);
+		rec->time = sqlite3_column_int64(p, 1);
+		column_text(p, 2, rec->program, sizeof(rec->program));
+		column_text(p, 3, rec->actor, sizeof(rec->actor));
+		column_text(p, 4, rec->action, sizeof(rec->action));
+		column_text(p, 5, rec->subject, sizeof(rec->subject));
+		column_text(p, 6, rec->outcome, sizeof(rec->outcome));
+		column_text(p, 7, rec->detail, sizeof(rec->detail));
+		/* A MAC of the wrong size is handed on as zeros: the check fails. */
+		if (sqlite3_column_bytes(p, 8) == JPKI_AUDIT_MAC_LEN)
+			memcpy(rec->mac, sqlite3_column_blob(p, 8), JPKI_AUDIT_MAC_LEN);
+		if ((r = cb(ctx, rec)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		r = map_rc(rc);
+		goto out;
+	}
+	r = 0;
+out:
+	free(rec);
+	stmt_put(p, fresh);
+	return r;
+}
+
+/* ---- documents (the registry) ---- */
+
+static int
+sq_doc_put(jpki_store_t *st, const char *kind, const char *key, const char *body, int mode)
+{
+	struct sqlite_store *s = S(st);
+	int r = JPKI_ERR_INTERNAL;
+	int rc, fresh = 0;
+	enum op_how how = OP_NONE;
+	enum stmt_id id = mode == JPKI_DOC_CREATE ? S_DOC_INSERT
+	                  : mode == JPKI_DOC_REPLACE ? S_DOC_REPLACE : S_DOC_UPSERT;
+	sqlite3_stmt *p = NULL;
+
+	if ((r = op_begin(s, &how)) != 0)
+		goto out;
+	if ((r = stmt_get(s, id, &p, &fresh)) != 0)
+		goto out;
+	sqlite3_bind_text(p, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p, 2, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_bind_text(p, 3, body, -1, SQLITE_STATIC)) != SQLITE_OK) {
+		r = map_rc(rc);
+		goto out;
+	}
+	if ((rc = sqlite3_step(p)) != SQLITE_DONE) {
+		rc = sqlite3_extended_errcode(s->db);
+		r = rc == SQLITE_CONSTRAINT_PRIMARYKEY ? JPKI_ERR_EXISTS : map_rc(rc);
+		goto out;
+	}
+	if (mode == JPKI_DOC_REPLACE && sqlite3_changes(s->db) == 0) {
+		r = JPKI_ERR_NOT_FOUND;
+		goto out;
+	}
+	r = 0;
+out:
+	stmt_put(p, fresh);
+	return op_end(s, how, r, 0);
+}
+
+static int
+sq_doc_get(jpki_store_t *st, const char *kind, const char *key, char **body)
+{
+	struct sqlite_store *s = S(st);
+	int r = JPKI_ERR_INTERNAL;
+	int rc, fresh = 0;
+	sqlite3_stmt *p = NULL;
+	const unsigned char *t;
+	int n;
+	char *b = NULL;
+
+	if ((r = usable(s)) != 0)
+		goto out;
+	if ((r = stmt_get(s, S_DOC_GET, &p, &fresh)) != 0)
+		goto out;
+	sqlite3_bind_text(p, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(p);
+	if (rc == SQLITE_DONE) {
+		r = JPKI_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = map_rc(rc);
+		goto out;
+	}
+	t = sqlite3_column_text(p, 0);
+	n = sqlite3_column_bytes(p, 0);
+	if ((b = malloc((size_t)n + 1)) == NULL) {
+		r = JPKI_ERR_NOMEM;
+		goto out;
+	}
+	if (n > 0)
+		memcpy(b, t, (size_t)n);
+	b[n] = '\0';
+	*body = b;
+	b = NULL;
+	r = 0;
+out:
+	free(b);
+	stmt_put(p, fresh);
+	return r;
+}
+
+static int
+sq_doc_delete(jpki_store_t *st, const char *kind, const char *key)
+{
+	struct sqlite_store *s = S(st);
+	int r = JPKI_ERR_INTERNAL;
+	int rc, fresh = 0;
+	enum op_how how = OP_NONE;
+	sqlite3_stmt *p = NULL;
+
+	if ((r = op_begin(s, &how)) != 0)
+		goto out;
+	if ((r = stmt_get(s, S_DOC_DELETE, &p, &fresh)) != 0)
+		goto out;
+	sqlite3_bind_text(p, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p, 2, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(p)) != SQLITE_DONE) {
+		r = map_rc(rc);
+		goto out;
+	}
+	r = sqlite3_changes(s->db) == 0 ? JPKI_ERR_NOT_FOUND : 0;
+out:
+	stmt_put(p, fresh);
+	return op_end(s, how, r, 0);
+}
+
+static int
+sq_foreach_doc(jpki_store_t *st, const char *kind, const char *prefix, jpki_store_doc_cb cb,
+               void *ctx)
+{
+	struct sqlite_store *s = S(st);
+	int r = JPKI_ERR_INTERNAL;
+	int rc, fresh = 0;
+	sqlite3_stmt *p = NULL;
+	char *hi = NULL;
+	size_t n = strlen(prefix);
+
+	if ((r = usable(s)) != 0)
+		goto out;
+	/* The smallest key above every key with the prefix: the prefix with its
+	 * last byte below 0xff raised by one (trailing 0xff bytes dropped). */
+	if (n > 0) {
+		if ((hi = strdup(prefix)) == NULL) {
+			r = JPKI_ERR_NOMEM;
+			goto out;
+		}
+		while (n > 0 && (unsigned char)hi[n - 1] == 0xff)
+			hi[--n] = '\0';
+		if (n > 0)
+			hi[n - 1] = (char)((unsigned char)hi[n - 1] + 1);
+	}
+	if ((r = stmt_get(s, S_DOC_PREFIX, &p, &fresh)) != 0)
+		goto out;
+	sqlite3_bind_text(p, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p, 2, prefix, -1, SQLITE_STATIC);
+	if (hi != NULL && n > 0)
+		sqlite3_bind_text(p, 3, hi, (int)n, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(p, 3);
+	while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
+		if ((r = cb(ctx, (const char *)sqlite3_column_text(p, 0),
+		            (const char *)sqlite3_column_text(p, 1))) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		r = map_rc(rc);
+		goto out;
+	}
+	r = 0;
+out:
+	free(hi);
+	stmt_put(p, fresh);
+	return r;
+}
+
 static const struct jpki_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -1442,4 +1773,11 @@ static const struct jpki_store_ops sqlite_ops = {
 	.counter_get = sq_counter_get,
 	.crl_save = sq_crl_save,
 	.crl_latest = sq_crl_latest,
+	.audit_last = sq_audit_last,
+	.audit_insert = sq_audit_insert,
+	.foreach_audit = sq_foreach_audit,
+	.doc_put = sq_doc_put,
+	.doc_get = sq_doc_get,
+	.doc_delete = sq_doc_delete,
+	.foreach_doc = sq_foreach_doc,
 };

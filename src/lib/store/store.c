@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jpki/audit.h"
 #include "jpki/error.h"
 #include "jpki/store.h"
 #include "store/store_impl.h"
@@ -338,4 +339,83 @@ jpki_store_crl_latest(jpki_store_t *st, jpki_ca_kind_t ca, int64_t partition,
 	if (st == NULL || rec == NULL || !valid_ca(ca))
 		return JPKI_ERR_INVALID_ARG;
 	return st->ops->crl_latest(st, ca, partition, is_delta ? 1 : 0, with_der, rec);
+}
+
+/* ---- audit rows and documents ---- */
+
+int
+jpki_store_audit_last(jpki_store_t *st, int64_t *seq, uint8_t *mac)
+{
+	if (seq != NULL)
+		*seq = 0;
+	if (st == NULL || seq == NULL || mac == NULL)
+		return JPKI_ERR_INVALID_ARG;
+	return st->ops->audit_last(st, seq, mac);
+}
+
+int
+jpki_store_audit_insert(jpki_store_t *st, const struct jpki_audit_rec *rec)
+{
+	if (st == NULL || rec == NULL || rec->seq < 1)
+		return JPKI_ERR_INVALID_ARG;
+	return st->ops->audit_insert(st, rec);
+}
+
+int
+jpki_store_foreach_audit(jpki_store_t *st, jpki_store_audit_cb cb, void *ctx)
+{
+	if (st == NULL || cb == NULL)
+		return JPKI_ERR_INVALID_ARG;
+	return st->ops->foreach_audit(st, cb, ctx);
+}
+
+static int
+valid_doc_name(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	return n >= 1 && n <= JPKI_DOC_NAME_MAX;
+}
+
+int
+jpki_store_doc_put(jpki_store_t *st, const char *kind, const char *key, const char *body,
+                   int mode)
+{
+	if (st == NULL || !valid_doc_name(kind) || !valid_doc_name(key) || body == NULL ||
+	    mode < JPKI_DOC_CREATE || mode > JPKI_DOC_UPSERT)
+		return JPKI_ERR_INVALID_ARG;
+	if (strlen(body) > JPKI_DOC_BODY_MAX)
+		return JPKI_ERR_TOO_LARGE;
+	return st->ops->doc_put(st, kind, key, body, mode);
+}
+
+int
+jpki_store_doc_get(jpki_store_t *st, const char *kind, const char *key, char **body)
+{
+	if (body != NULL)
+		*body = NULL;
+	if (st == NULL || !valid_doc_name(kind) || !valid_doc_name(key) || body == NULL)
+		return JPKI_ERR_INVALID_ARG;
+	return st->ops->doc_get(st, kind, key, body);
+}
+
+int
+jpki_store_doc_delete(jpki_store_t *st, const char *kind, const char *key)
+{
+	if (st == NULL || !valid_doc_name(kind) || !valid_doc_name(key))
+		return JPKI_ERR_INVALID_ARG;
+	return st->ops->doc_delete(st, kind, key);
+}
+
+int
+jpki_store_foreach_doc(jpki_store_t *st, const char *kind, const char *prefix,
+                       jpki_store_doc_cb cb, void *ctx)
+{
+	if (st == NULL || !valid_doc_name(kind) || prefix == NULL ||
+	    strlen(prefix) > JPKI_DOC_NAME_MAX || cb == NULL)
+		return JPKI_ERR_INVALID_ARG;
+	return st->ops->foreach_doc(st, kind, prefix, cb, ctx);
 }

@@ -59,6 +59,17 @@ struct jpki_store_ops {
 	int (*crl_save)(jpki_store_t *st, const jpki_crl_rec_t *rec);
 	int (*crl_latest)(jpki_store_t *st, jpki_ca_kind_t ca, int64_t partition,
 	                  int is_delta, int with_der, jpki_crl_rec_t *rec);
+
+	int (*audit_last)(jpki_store_t *st, int64_t *seq, uint8_t *mac);
+	int (*audit_insert)(jpki_store_t *st, const struct jpki_audit_rec *rec);
+	int (*foreach_audit)(jpki_store_t *st, jpki_store_audit_cb cb, void *ctx);
+
+	int (*doc_put)(jpki_store_t *st, const char *kind, const char *key, const char *body,
+	               int mode);
+	int (*doc_get)(jpki_store_t *st, const char *kind, const char *key, char **body);
+	int (*doc_delete)(jpki_store_t *st, const char *kind, const char *key);
+	int (*foreach_doc)(jpki_store_t *st, const char *kind, const char *prefix,
+	                   jpki_store_doc_cb cb, void *ctx);
 };
 
 /* The common head of every backend's handle. */
