@@ -46,7 +46,9 @@ enum {
 	JPKI_ERR_VERIFY = -30,         /* a signature or chain did not verify */
 	JPKI_ERR_NET = -31,            /* network or HTTP failure */
 	JPKI_ERR_BUSY = -32,
-	JPKI_ERR__LAST = -33
+	JPKI_ERR_UNTRUSTED = -33,      /* the certificate does not chain to the trust anchor */
+	JPKI_ERR_HOLD = -34,           /* certificate on hold (certificateHold, L8) */
+	JPKI_ERR__LAST = -35
 };
 
 /* A static one-line description of err; never NULL. */

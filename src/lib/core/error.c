@@ -48,6 +48,10 @@ static const struct errtext texts[] = {
 	{JPKI_ERR_VERIFY, "verification failed", "検証に失敗しました"},
 	{JPKI_ERR_NET, "network error", "通信エラー"},
 	{JPKI_ERR_BUSY, "busy, try again", "処理中です。しばらくしてから再度お試しください"},
+	{JPKI_ERR_UNTRUSTED, "certificate not issued by the trusted CA",
+	 "信頼する認証局が発行した電子証明書ではありません"},
+	{JPKI_ERR_HOLD, "certificate on hold (temporarily suspended)",
+	 "電子証明書は一時保留されています"},
 };
 
 int
