@@ -304,3 +304,73 @@ der_oid_from_text(const char *text, uint8_t *out, size_t *out_len)
 	*out_len = n;
 	return 0;
 }
+
+int
+der_put_gentime(jpki_buf_t *b, time_t t)
+{
+	char s[16], g[16];
+	size_t n;
+	uint8_t tag;
+	int r;
+
+	if ((r = der_time_content(t, s, &n, &tag)) != 0)
+		return r;
+	if (tag == DER_GENTIME)
+		return der_put_tlv(b, DER_GENTIME, s, n);
+	/* UTCTime content YYMMDDHHMMSSZ for 1950..2049: put the century back. */
+	g[0] = s[0] >= '5' ? '1' : '2';
+	g[1] = s[0] >= '5' ? '9' : '0';
+	memcpy(g + 2, s, 13);
+	return der_put_tlv(b, DER_GENTIME, g, 15);
+}
+
+int
+der_get_tlv(jpki_rd_t *r, uint8_t *tag, const uint8_t **val, size_t *len)
+{
+	uint8_t t, l, c;
+	size_t n = 0, nb, i;
+	int e;
+
+	if ((e = jpki_rd_u8(r, &t)) != 0 || (e = jpki_rd_u8(r, &l)) != 0)
+		return e;
+	if ((t & 0x1f) == 0x1f)
+		return JPKI_ERR_FORMAT;
+	if (l < 0x80) {
+		n = l;
+	} else {
+		nb = l & 0x7f;
+		if (nb == 0 || nb > 4) /* indefinite (BER), or beyond any bound we keep */
+			return JPKI_ERR_FORMAT;
+		for (i = 0; i < nb; i++) {
+			if ((e = jpki_rd_u8(r, &c)) != 0)
+				return e;
+			if (i == 0 && c == 0)
+				return JPKI_ERR_FORMAT;
+			n = (n << 8) | c;
+		}
+		if (n < 0x80)
+			return JPKI_ERR_FORMAT;
+	}
+	if ((e = jpki_rd_bytes(r, n, val)) != 0)
+		return e;
+	*tag = t;
+	*len = n;
+	return 0;
+}
+
+int
+der_get_expect(jpki_rd_t *r, uint8_t tag, const uint8_t **val, size_t *len)
+{
+	uint8_t t;
+	int e;
+
+	if ((e = der_get_tlv(r, &t, val, len)) != 0)
+		return e;
+	return t == tag ? 0 : JPKI_ERR_FORMAT;
+}
+
+int
+der_peek_tag(const jpki_rd_t *r)
+{
+	return r->off < r->len ? r->p[r->off] : -1;
+}

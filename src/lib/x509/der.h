@@ -47,4 +47,19 @@ int der_put_dp_name(jpki_buf_t *b, const char *url);
 /* Encoded OID content from dotted text (up to 64 bytes). */
 int der_oid_from_text(const char *text, uint8_t *out, size_t *out_len);
 
+/* GeneralizedTime "YYYYMMDDHHMMSSZ" whatever the year (OCSP: RFC 6960 4.2.2.1). */
+int der_put_gentime(jpki_buf_t *b, time_t t);
+
+/*
+ * A bounded DER reader over jpki_rd_t, for input from outside (OCSP requests).
+ * Strict DER: one-byte tags only (no high tag numbers), definite lengths in
+ * the shortest form, at most 4 length octets.  *val points into the input.
+ * JPKI_ERR_TRUNCATED when the input ends early, JPKI_ERR_FORMAT otherwise.
+ */
+int der_get_tlv(jpki_rd_t *r, uint8_t *tag, const uint8_t **val, size_t *len);
+/* der_get_tlv, and the tag must be `tag` (JPKI_ERR_FORMAT otherwise). */
+int der_get_expect(jpki_rd_t *r, uint8_t tag, const uint8_t **val, size_t *len);
+/* The next tag without consuming it; -1 when nothing is left. */
+int der_peek_tag(const jpki_rd_t *r);
+
 #endif
