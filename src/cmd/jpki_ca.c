@@ -11,6 +11,10 @@
 
 #include <openssl/pem.h>
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include "jpki/audit.h"
 #include "jpki/ca.h"
 #include "jpki/cli.h"
 #include "jpki/error.h"
@@ -43,6 +47,9 @@ usage(FILE *f)
 "  show --kind K --serial HEX [--json]        a certificate's status\n"
 "  list --kind K [--json]                     every certificate of a CA\n"
 "  fingerprint [--json]                       SHA-256 of both CA certificates\n"
+"  audit verify [--json]                      check the audit log's chain: names the\n"
+"        first entry changed, removed or out of order\n"
+"  audit show [--json]                        every audit entry\n"
 "\n"
 "Options:\n"
 "  -d, --dir DIR   the CA directory (default: $JPKI_CA_DIR, or ./jpki-ca)\n"
@@ -153,6 +160,53 @@ need_serial(struct args *a, uint8_t *serial, size_t *len)
 	return 0;
 }
 
+/* The Agency's operators act through the OS account that holds the CA
+ * directory; the audit log names it. */
+static const char *
+actor(void)
+{
+	static char name[80];
+	struct passwd *pw = getpwuid(geteuid());
+
+	snprintf(name, sizeof(name), "os:%s", pw != NULL ? pw->pw_name : "?");
+	return name;
+}
+
+/* Audit an act in its own transaction (a refusal or failure, or an act
+ * whose own transaction is already committed). */
+static void
+audit_alone(jpki_ca_t *ca, const char *action, const char *subject, const char *outcome,
+            const char *detail)
+{
+	jpki_audit_t au;
+
+	if (jpki_audit_open(&au, jpki_ca_dir(ca), jpki_ca_store(ca), prog) == 0)
+		(void)jpki_audit_append(&au, actor(), action, subject, outcome, detail);
+	jpki_audit_clear(&au);
+}
+
+/* Run the act between jpki_ca_batch_begin and commit with its audit entry:
+ * both or neither. */
+static int
+audited_commit(jpki_ca_t *ca, int r, const char *action, const char *subject,
+               const char *detail)
+{
+	jpki_audit_t au;
+	int r2;
+
+	if (r == 0) {
+		if ((r = jpki_audit_open(&au, jpki_ca_dir(ca), jpki_ca_store(ca), prog)) == 0)
+			r = jpki_audit_append(&au, actor(), action, subject, "ok", detail);
+		jpki_audit_clear(&au);
+	}
+	if (r == 0)
+		return jpki_ca_batch_commit(ca);
+	r2 = r;
+	(void)jpki_ca_batch_rollback(ca);
+	audit_alone(ca, action, subject, "failed", jpki_detail());
+	return r2;
+}
+
 static int
 cmd_issue(struct args *a)
 {
@@ -209,7 +263,15 @@ cmd_issue(struct args *a)
 	req.person = &person;
 	req.gen = a->gen2004 ? JPKI_GEN_2004 : JPKI_GEN_MYNUMBER;
 	req.der_only = 1; /* PEM is written from the DER: no X509 to parse */
-	if ((r = jpki_ca_open(a->dir, &ca)) != 0 || (r = jpki_ca_issue(ca, &req, &is)) != 0) {
+	if ((r = jpki_ca_open(a->dir, &ca)) != 0 || (r = jpki_ca_batch_begin(ca)) != 0) {
+		rc = jpki_cli_fail(prog, r);
+		goto out;
+	}
+	r = jpki_ca_issue(ca, &req, &is);
+	if (r == 0)
+		jpki_serial_hex(is.serial, is.serial_len, hex, sizeof(hex));
+	snprintf(js, sizeof(js), "%s %s", jpki_ca_kind_name(kind), r == 0 ? hex : "-");
+	if ((r = audited_commit(ca, r, "issue", js, is.cn)) != 0) {
 		rc = jpki_cli_fail(prog, r);
 		goto out;
 	}
@@ -269,6 +331,7 @@ cmd_status(struct args *a, const char *verb)
 	jpki_ca_t *ca = NULL;
 	jpki_ca_kind_t kind;
 	uint8_t serial[JPKI_SERIAL_MAX];
+	char hex[2 * JPKI_SERIAL_MAX + 1], subject[64];
 	size_t len;
 	int reason = 0, r, rc;
 
@@ -283,12 +346,17 @@ cmd_status(struct args *a, const char *verb)
 	}
 	if ((r = jpki_ca_open(a->dir, &ca)) != 0)
 		return jpki_cli_fail(prog, r);
-	if (strcmp(verb, "revoke") == 0)
-		r = jpki_ca_revoke(ca, kind, serial, len, reason, 0);
-	else if (strcmp(verb, "hold") == 0)
-		r = jpki_ca_hold(ca, kind, serial, len, 0);
-	else
-		r = jpki_ca_release(ca, kind, serial, len, 0);
+	if ((r = jpki_ca_batch_begin(ca)) == 0) {
+		if (strcmp(verb, "revoke") == 0)
+			r = jpki_ca_revoke(ca, kind, serial, len, reason, 0);
+		else if (strcmp(verb, "hold") == 0)
+			r = jpki_ca_hold(ca, kind, serial, len, 0);
+		else
+			r = jpki_ca_release(ca, kind, serial, len, 0);
+		jpki_serial_hex(serial, len, hex, sizeof(hex));
+		snprintf(subject, sizeof(subject), "%s %s", jpki_ca_kind_name(kind), hex);
+		r = audited_commit(ca, r, verb, subject, a->reason);
+	}
 	rc = r ? jpki_cli_fail(prog, r) : 0;
 	jpki_ca_close(ca);
 	return rc;
@@ -313,12 +381,18 @@ cmd_crl(struct args *a)
 	if ((r = jpki_ca_open(a->dir, &ca)) != 0)
 		return jpki_cli_fail(prog, r);
 	if (a->kind == NULL) {
-		if ((r = jpki_ca_publish_all(ca, 0, &count)) != 0)
+		r = jpki_ca_publish_all(ca, 0, &count);
+		audit_alone(ca, "crl", "all", r == 0 ? "ok" : "failed", r == 0 ? "" : jpki_detail());
+		if (r != 0)
 			rc = jpki_cli_fail(prog, r);
 		else if (a->json)
 			printf("{\"published\":%d}\n", count);
 	} else {
-		if ((r = jpki_ca_publish_crl(ca, kind, part, a->delta, 0, &rec)) != 0) {
+		r = jpki_ca_publish_crl(ca, kind, part, a->delta, 0, &rec);
+		snprintf(path, sizeof(path), "%s partition %lld%s", jpki_ca_kind_name(kind), part,
+		         a->delta ? " delta" : "");
+		audit_alone(ca, "crl", path, r == 0 ? "ok" : "failed", r == 0 ? "" : jpki_detail());
+		if (r != 0) {
 			rc = jpki_cli_fail(prog, r);
 		} else {
 			jpki_ca_crl_path(ca, kind, part, a->delta, path, sizeof(path));
@@ -425,11 +499,80 @@ cmd_fingerprint(struct args *a)
 	return 0;
 }
 
+static int
+audit_show_cb(void *ctx, const jpki_audit_rec_t *e)
+{
+	int json = *(int *)ctx;
+	char t[96], f[5][2200];
+
+	jpki_cli_iso_time((time_t)e->time, t, sizeof(t));
+	if (json) {
+		jpki_cli_json_str(e->actor, f[0], sizeof(f[0]));
+		jpki_cli_json_str(e->action, f[1], sizeof(f[1]));
+		jpki_cli_json_str(e->subject, f[2], sizeof(f[2]));
+		jpki_cli_json_str(e->outcome, f[3], sizeof(f[3]));
+		jpki_cli_json_str(e->detail, f[4], sizeof(f[4]));
+		printf("{\"seq\":%lld,\"time\":\"%s\",\"program\":\"%s\",\"actor\":%s,"
+		       "\"action\":%s,\"subject\":%s,\"outcome\":%s,\"detail\":%s}\n",
+		       (long long)e->seq, t, e->program, f[0], f[1], f[2], f[3], f[4]);
+	} else {
+		printf("%6lld %s %-11s %-16s %-12s %-8s %s  %s\n", (long long)e->seq, t, e->program,
+		       e->actor, e->action, e->outcome, e->subject, e->detail);
+	}
+	return 0;
+}
+
+/* audit verify: walk the chain; audit show: print it. */
+static int
+cmd_audit(struct args *a, const char *sub)
+{
+	jpki_ca_t *ca = NULL;
+	jpki_audit_t au;
+	jpki_audit_report_t rep;
+	int r, rc = 1;
+
+	memset(&au, 0, sizeof(au));
+	if (sub == NULL || (strcmp(sub, "verify") != 0 && strcmp(sub, "show") != 0))
+		return jpki_cli_usage_error(prog, "audit verify | audit show");
+	if ((r = jpki_ca_open(a->dir, &ca)) != 0 ||
+	    (r = jpki_audit_open(&au, jpki_ca_dir(ca), jpki_ca_store(ca), prog)) != 0) {
+		rc = jpki_cli_fail(prog, r);
+		goto out;
+	}
+	if (strcmp(sub, "show") == 0) {
+		rc = (r = jpki_audit_foreach(&au, audit_show_cb, &a->json)) != 0
+		     ? jpki_cli_fail(prog, r) : 0;
+		goto out;
+	}
+	r = jpki_audit_verify(&au, &rep);
+	if (r != 0 && r != JPKI_ERR_VERIFY) {
+		rc = jpki_cli_fail(prog, r);
+		goto out;
+	}
+	if (a->json)
+		printf("{\"entries\":%lld,\"intact\":%s,\"bad_entry\":%lld,\"why\":\"%s\"}\n",
+		       (long long)rep.entries, r == 0 ? "true" : "false", (long long)rep.bad_seq,
+		       rep.why);
+	else if (r == 0)
+		printf(jpki_lang_ja() ? "監査ログは改ざんされていません: %lld 件\n"
+		                      : "audit log intact: %lld entries\n", (long long)rep.entries);
+	if (r != 0) {
+		jpki_set_detail("%s", rep.why);
+		rc = jpki_cli_fail(prog, r);
+		goto out;
+	}
+	rc = 0;
+out:
+	jpki_audit_clear(&au);
+	jpki_ca_close(ca);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct args a;
-	const char *cmd;
+	const char *cmd, *sub = NULL;
 	int c;
 
 	memset(&a, 0, sizeof(a));
@@ -450,6 +593,8 @@ main(int argc, char **argv)
 	}
 	cmd = argv[optind];
 	optind++;
+	if (strcmp(cmd, "audit") == 0 && optind < argc && argv[optind][0] != '-')
+		sub = argv[optind++];
 	while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': a.dir = optarg; break;
@@ -496,5 +641,7 @@ main(int argc, char **argv)
 		return cmd_show(&a, 1);
 	if (!strcmp(cmd, "fingerprint"))
 		return cmd_fingerprint(&a);
+	if (!strcmp(cmd, "audit"))
+		return cmd_audit(&a, sub);
 	return jpki_cli_usage_error(prog, "unknown command '%s'", cmd);
 }
