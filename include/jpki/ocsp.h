@@ -116,6 +116,14 @@ void jpki_ocsp_responder_free(jpki_ocsp_responder_t *r);
  * both equal this CA's; else 0. */
 int jpki_ocsp_responder_match(const jpki_ocsp_responder_t *r, const jpki_ocsp_certid_t *id);
 
+/* The CertID a request for serial (store form: unsigned, no leading zeros)
+ * under this CA carries with hash (SHA1 or SHA256), so that a response can be
+ * produced ahead of any request.  buf receives the INTEGER contents; out's
+ * hashes point into r, its serial into buf. */
+int jpki_ocsp_responder_certid(const jpki_ocsp_responder_t *r, int hash, const uint8_t *serial,
+                               size_t serial_len, uint8_t buf[JPKI_SERIAL_MAX + 1],
+                               jpki_ocsp_certid_t *out);
+
 /* What one SingleResponse says. */
 typedef struct jpki_ocsp_single {
 	const jpki_ocsp_certid_t *id; /* echoed: hash algorithm (with NULL

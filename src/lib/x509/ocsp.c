@@ -398,6 +398,30 @@ jpki_ocsp_responder_match(const jpki_ocsp_responder_t *r, const jpki_ocsp_certid
 	       memcmp(id->key_hash, r->key_hash[id->hash], hl) == 0;
 }
 
+int
+jpki_ocsp_responder_certid(const jpki_ocsp_responder_t *r, int hash, const uint8_t *serial,
+                           size_t serial_len, uint8_t buf[JPKI_SERIAL_MAX + 1],
+                           jpki_ocsp_certid_t *out)
+{
+	size_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((hash != JPKI_OCSP_SHA1 && hash != JPKI_OCSP_SHA256) || serial_len == 0 ||
+	    serial_len > JPKI_SERIAL_MAX || serial[0] == 0)
+		return JPKI_ERR_INVALID_ARG;
+	if (serial[0] & 0x80)
+		buf[n++] = 0; /* a positive INTEGER */
+	memcpy(buf + n, serial, serial_len);
+	out->hash = hash;
+	out->name_hash = r->name_hash[hash];
+	out->name_hash_len = hash_len[hash];
+	out->key_hash = r->key_hash[hash];
+	out->key_hash_len = hash_len[hash];
+	out->serial = buf;
+	out->serial_len = n + serial_len;
+	return 0;
+}
+
 /* The serial INTEGER contents in their minimal two's-complement form. */
 static void
 serial_min(const uint8_t *p, size_t n, const uint8_t **q, size_t *m)
