@@ -55,6 +55,13 @@ typedef struct jpki_http_req {
  */
 int jpki_http_fetch(const jpki_http_req_t *req, long *status, uint8_t **body, size_t *len);
 
+/* Standard base64 (RFC 4648, padded, no line breaks).  encode: *out malloc'd
+ * and NUL-terminated.  decode: whitespace is not allowed; at most max bytes
+ * out (JPKI_ERR_TOO_LARGE), JPKI_ERR_FORMAT for anything not base64. */
+int jpki_base64_encode(const uint8_t *in, size_t len, char **out);
+int jpki_base64_decode(const char *in, size_t in_len, size_t max, uint8_t **out,
+                       size_t *out_len);
+
 /* ---- Hashes ------------------------------------------------------------------ */
 
 /* SHA-256 of a file, read in pieces (any size).  JPKI_ERR_NOT_FOUND, JPKI_ERR_IO. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "jpki/buf.h"
 #include "jpki/error.h"
@@ -128,4 +129,73 @@ out:
 		curl_easy_cleanup(c);
 	jpki_buf_free(&s.b);
 	return r;
+}
+
+int
+jpki_base64_encode(const uint8_t *in, size_t len, char **out)
+{
+	char *s;
+	size_t n;
+
+	if (out != NULL)
+		*out = NULL;
+	if ((in == NULL && len > 0) || out == NULL || len > ((size_t)1 << 30))
+		return JPKI_ERR_INVALID_ARG;
+	n = 4 * ((len + 2) / 3);
+	if ((s = malloc(n + 1)) == NULL)
+		return JPKI_ERR_NOMEM;
+	if (EVP_EncodeBlock((unsigned char *)s, in, (int)len) != (int)n) {
+		free(s);
+		return JPKI_ERR_CRYPTO;
+	}
+	s[n] = '\0';
+	*out = s;
+	return 0;
+}
+
+int
+jpki_base64_decode(const char *in, size_t in_len, size_t max, uint8_t **out, size_t *out_len)
+{
+	uint8_t *b = NULL;
+	size_t i, pad = 0, n;
+	int got;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out_len != NULL)
+		*out_len = 0;
+	if (in == NULL || out == NULL || out_len == NULL)
+		return JPKI_ERR_INVALID_ARG;
+	if (in_len % 4 != 0) {
+		jpki_set_detail("base64 of %zu characters (not a multiple of 4)", in_len);
+		return JPKI_ERR_FORMAT;
+	}
+	for (i = 0; i < in_len; i++) {
+		char c = in[i];
+		if (c == '=' && i + 2 >= in_len) {
+			pad++;
+			continue;
+		}
+		if (pad > 0 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		                 (c >= '0' && c <= '9') || c == '+' || c == '/')) {
+			jpki_set_detail("not base64 at character %zu", i);
+			return JPKI_ERR_FORMAT;
+		}
+	}
+	n = in_len / 4 * 3;
+	if (n - pad > max) {
+		jpki_set_detail("%zu bytes of base64 data, at most %zu", n - pad, max);
+		return JPKI_ERR_TOO_LARGE;
+	}
+	if ((b = malloc(n + 1)) == NULL)
+		return JPKI_ERR_NOMEM;
+	if (in_len > 0 &&
+	    (got = EVP_DecodeBlock(b, (const unsigned char *)in, (int)in_len)) != (int)n) {
+		free(b);
+		jpki_set_detail("bad base64");
+		return JPKI_ERR_FORMAT;
+	}
+	*out = b;
+	*out_len = n - pad;
+	return 0;
 }
