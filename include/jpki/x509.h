@@ -81,6 +81,36 @@ int jpki_address_split(const char *address, char *pref, size_t pref_len,
 /* Number of Unicode characters in s, or -1 if s is not well-formed UTF-8. */
 long jpki_utf8_chars(const char *s);
 
+/* The facts read back out of a signature certificate's subjectAltName
+ * (spec §4), for display (the copy of L11, the client).  Buffers hold up to
+ * 4 UTF-8 bytes per character of the profile's limits, NUL-terminated. */
+#define JPKI_PR_NAME    0x01
+#define JPKI_PR_DOB     0x02
+#define JPKI_PR_SEX     0x04
+#define JPKI_PR_ADDRESS 0x08
+#define JPKI_PR_ALIAS   0x10
+#define JPKI_PR_BASIC   (JPKI_PR_NAME | JPKI_PR_DOB | JPKI_PR_SEX | JPKI_PR_ADDRESS)
+
+typedef struct jpki_person_read {
+	unsigned present;                             /* JPKI_PR_* of the otherNames found */
+	char name[4 * JPKI_NAME_MAX_CHARS + 1];       /* family U+3000 given */
+	char address[4 * JPKI_ADDRESS_MAX_CHARS + 1];
+	char alias[4 * JPKI_ALIAS_MAX_CHARS + 1];     /* "" when absent */
+	jpki_date_t dob;
+	int dob_era;                                  /* E of "EYYYYMMDD": 0 unknown, 1 明治 .. 5 令和 */
+	int sex;                                      /* 1, 2, 9; 0 when absent */
+} jpki_person_read_t;
+
+/* Read the otherNames of cert's subjectAltName: each must be [0] EXPLICIT
+ * UTF8String of well-formed UTF-8 without control characters; otherNames of
+ * other OIDs (the substitute-character flags) and other GeneralNames are
+ * skipped.  0 with the four basic facts (the alias optional); JPKI_ERR_NOT_FOUND
+ * when there are none of them (an authentication certificate); JPKI_ERR_FORMAT
+ * for malformed DER, a bad value, a repeated or missing fact, and
+ * JPKI_ERR_TOO_LARGE for a value over its buffer (a detail names the field).
+ * *out is cleared on entry and is meaningful only on 0. */
+int jpki_x509_person_read(X509 *cert, jpki_person_read_t *out);
+
 /* A self-signed CA certificate of spec §4: 10 years, notAfter 14:59:59Z. */
 int jpki_x509_ca_cert(jpki_ca_kind_t kind, int test, EVP_PKEY *key, time_t now,
                       const uint8_t *serial, size_t serial_len, X509 **out);
