@@ -601,6 +601,8 @@ cmd_issue(const struct args *a, jpki_window_t *w, int reissue, int renewal)
 	struct card_io c;
 	char sign[JPKI_SECRET_MAX + 1] = "", auth[JPKI_SECRET_MAX + 1] = "";
 	jpki_pins_t pins = {NULL, NULL};
+	char label[JPKI_TOKEN_LABEL_MAX];
+	jpki_card_kind_t ckind = JPKI_CARD_MYNUMBER;
 	char *end;
 	int r, rc;
 
@@ -632,9 +634,16 @@ cmd_issue(const struct args *a, jpki_window_t *w, int reissue, int renewal)
 	}
 	if ((r = card_io_open(a, &c)) != 0)
 		return jpki_cli_fail(prog, r);
+	/* A 2004-era card holds no authentication certificate (L1): no PIN asked. */
+	if (!reissue && ((r = jpki_token_select_ap(c.rd)) != 0 ||
+	                 (r = jpki_token_label(c.rd, label, &ckind)) != 0)) {
+		rc = jpki_cli_fail(prog, r);
+		goto out;
+	}
 	/* L9: the passwords are chosen at the window. */
 	if ((r = read_pins(a, reissue ? k == JPKI_CA_SIGN : !a->no_sign,
-	                   reissue ? k == JPKI_CA_AUTH : !a->no_auth, sign, auth)) != 0) {
+	                   reissue ? k == JPKI_CA_AUTH : !a->no_auth && ckind != JPKI_CARD_2004,
+	                   sign, auth)) != 0) {
 		rc = jpki_cli_fail(prog, r);
 		goto out;
 	}

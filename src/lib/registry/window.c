@@ -1268,7 +1268,8 @@ jpki_window_release(jpki_window_t *w, const char *resident, const jpki_photo_id_
 		if ((r = jpki_ca_release(w->ca, JPKI_CA_AUTH, card.auth_serial, card.auth_serial_len,
 		                         0)) != 0)
 			goto fail;
-		reg_hex(card.auth_serial, card.auth_serial_len, act->auth_new);
+		/* The notice shows the certificate whose hold was lifted here. */
+		reg_hex(card.auth_serial, card.auth_serial_len, act->auth_old);
 		released = 1;
 	}
 	/* L8: the signature certificate cannot be released: revoked, and a new
