@@ -1659,7 +1659,11 @@ main(int argc, char **argv)
 		return JPKI_EXIT_USAGE;
 	}
 	cmd = argv[optind];
-	optind++;
+	/* The command's own options and arguments, in any order: a fresh scan of
+	 * the words after the command (optind 0 reinitializes GNU getopt). */
+	argc -= optind;
+	argv += optind;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "r:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': a.reader = optarg; break;
