@@ -59,7 +59,8 @@ usage(FILE *f)
 "  release RESIDENT                           lift the hold: auth released, sign revoked (L8)\n"
 "  pin-init RESIDENT sign|auth [--unlock]     new password, or unlock keeping it (L9)\n"
 "  return RESIDENT [--card NO]                a card handed back (a 2004-era card, L1)\n"
-"  copy RESIDENT sign|auth [--html FILE]      the printed copy of a certificate (L11)\n"
+"  copy RESIDENT sign|auth [--html FILE] [--pem FILE]  the printed copy of a\n"
+"           certificate (L11); --pem also writes the certificate itself\n"
 "  notice REF [--html FILE]                   a notice again\n"
 "  pending RESIDENT | resume REF | undo REF   an act a failure interrupted\n"
 "Operators:\n"
@@ -88,7 +89,7 @@ enum {
 	O_ISSUER_KEY, O_PIN_STDIN, O_NOTICE_DIR, O_YES, O_JSON, O_NAME, O_KANA, O_DOB, O_SEX,
 	O_ADDRESS, O_ALIAS, O_FOREIGN, O_FACT, O_VALUE, O_DATE, O_NO_SIGN, O_NO_AUTH,
 	O_UNDER15, O_CARD_EXPIRY, O_AFTER_LOSS, O_FEE, O_REASON, O_KIND, O_CARD, O_UNLOCK,
-	O_HTML
+	O_HTML, O_PEM
 };
 
 static const struct option longopts[] = {
@@ -127,13 +128,14 @@ static const struct option longopts[] = {
 	{"card", required_argument, NULL, O_CARD},
 	{"unlock", no_argument, NULL, O_UNLOCK},
 	{"html", required_argument, NULL, O_HTML},
+	{"pem", required_argument, NULL, O_PEM},
 	{NULL, 0, NULL, 0},
 };
 
 struct args {
 	const char *dir, *operator_name, *secret_file, *id_kind, *id_number, *reader, *card_file;
 	const char *issuer_key, *notice_dir, *name, *kana, *dob, *sex, *address, *alias, *fact;
-	const char *value, *date, *under15, *card_expiry, *fee, *reason, *kind, *card, *html;
+	const char *value, *date, *under15, *card_expiry, *fee, *reason, *kind, *card, *html, *pem;
 	int pin_stdin, yes, json, foreign, no_sign, no_auth, after_loss, unlock;
 	const char *cmd, *pos1, *pos2;
 };
@@ -848,6 +850,18 @@ cmd_copy(const struct args *a, jpki_window_t *w)
 		    (r = jpki_file_write_atomic(a->html, text, strlen(text), 0600)) != 0)
 			goto fail;
 	}
+	if (a->pem != NULL) {
+		BIO *b = BIO_new(BIO_s_mem());
+		char *pem = NULL;
+		long n = 0;
+		if (b == NULL || PEM_write_bio_X509(b, x) != 1 || (n = BIO_get_mem_data(b, &pem)) <= 0)
+			r = JPKI_ERR_CRYPTO;
+		else
+			r = jpki_file_write_atomic(a->pem, pem, (size_t)n, 0644);
+		BIO_free(b);
+		if (r != 0)
+			goto fail;
+	}
 	(void)jpki_audit_appendf(jpki_window_audit(w), jpki_window_operator(w), "copy",
 	                         res->id, "ok", "%s certificate of card %s", jpki_ca_kind_name(k),
 	                         card.number);
@@ -1034,6 +1048,7 @@ main(int argc, char **argv)
 		case O_CARD: a.card = optarg; break;
 		case O_UNLOCK: a.unlock = 1; break;
 		case O_HTML: a.html = optarg; break;
+		case O_PEM: a.pem = optarg; break;
 		default: usage(stderr); return JPKI_EXIT_USAGE;
 		}
 	}
@@ -1049,8 +1064,12 @@ main(int argc, char **argv)
 	if ((r = jpki_window_open(a.dir, prog, &w)) != 0)
 		return jpki_cli_fail(prog, r);
 	/* Adding the first operator needs no login; everything else does. */
-	first = strcmp(a.cmd, "operator-add") == 0 &&
-	        a.operator_name == NULL && getenv("JPKI_OPERATOR") == NULL;
+	{
+		const char *who = a.operator_name ? a.operator_name : getenv("JPKI_OPERATOR");
+		/* (the library refuses it unless the store has no operator yet) */
+		first = strcmp(a.cmd, "operator-add") == 0 &&
+		        (who == NULL || (a.pos1 != NULL && strcmp(who, a.pos1) == 0));
+	}
 	if (!first && (r = login(&a, w)) != 0) {
 		rc = jpki_cli_fail(prog, r);
 		goto out;
