@@ -1,0 +1,70 @@
+/*
+ * jpkid's insides (private to libjpki): the OCSP service (cache, producer
+ * thread, store handles) and the HTTP helpers the routes share.  The path
+ * and date parsers are here, not static, so that fuzz/fuzz_http_url.c can
+ * reach them.
+ */
+#ifndef JPKI_SERVER_INT_H
+#define JPKI_SERVER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "jpki/ocsp.h"
+#include "jpki/server.h"
+#include "jpki/store.h"
+
+/* One OCSP answer, ready for HTTP. */
+struct ocsp_answer {
+	uint8_t *der;          /* malloc'd OCSPResponse; the caller frees it */
+	size_t len;
+	int http_cacheable;    /* a response about an issued certificate without
+	                          a nonce: the RFC 5019 cache headers apply */
+	time_t produced;       /* thisUpdate = producedAt */
+	time_t next_update;
+	char etag[40];         /* quoted, when http_cacheable */
+	const char *what;      /* for the access log: "good", "revoked", "hold",
+	                          "non-issued", "malformed", "unauthorized", ... */
+};
+
+struct ocsp_stats {
+	int64_t event_seq;     /* status events processed up to */
+	size_t entries;        /* responses in the cache */
+	int64_t poll_age_ms;   /* since the last successful poll of the store */
+	int fresh;             /* 1 when that poll is recent enough to trust the cache */
+	int64_t prefill_left;  /* certificates still to prefill; 0 when done or off */
+};
+
+struct ocsp_svc;
+
+/* Open the CA directory o->ca_dir (its store once per HTTP thread, plus one
+ * for the producer and one for the prefill), load both CA keys, and start
+ * the producer (and prefill) threads.  Free with ocsp_svc_free(). */
+int ocsp_svc_new(const jpki_server_opts_t *o, struct ocsp_svc **out);
+/* Stop the threads and free everything.  Accepts NULL. */
+void ocsp_svc_free(struct ocsp_svc *s);
+/* Answer a DER request of len bytes.  Every problem with the request becomes
+ * an OCSP error response (malformedRequest, unauthorized, tryLater,
+ * internalError); only JPKI_ERR_NOMEM is returned. */
+int ocsp_svc_answer(struct ocsp_svc *s, const uint8_t *req, size_t len, struct ocsp_answer *a);
+void ocsp_svc_stats(struct ocsp_svc *s, struct ocsp_stats *st);
+/* The CA certificate of kind (owned by s). */
+X509 *ocsp_svc_ca_cert(struct ocsp_svc *s, jpki_ca_kind_t kind);
+/* The server's clock: time(), moved by JPKI_NOW as it was at start. */
+time_t ocsp_svc_now(const struct ocsp_svc *s);
+
+/* RFC 7231 IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (out: 30 bytes). */
+void http_date(time_t t, char out[32]);
+/* Parse an IMF-fixdate; JPKI_ERR_FORMAT for anything else. */
+int http_date_parse(const char *s, time_t *t);
+/* The rest of a CRL URL after "/crl/": "<sign|auth>/<n>.crl" or
+ * "<n>-delta.crl", n decimal without leading zeros (at most 18 digits). */
+int http_crl_path_parse(const char *rest, jpki_ca_kind_t *kind, int64_t *partition,
+                        int *delta);
+/* An If-None-Match header value lists etag (quoted), or is "*". */
+int http_etag_matches(const char *header, const char *etag);
+
+#endif
