@@ -2,6 +2,7 @@
 # Helpers for the jpkid system tests (after lib.sh):
 #
 #   jpkid_trap            stop jpkid when the test exits, however it exits
+#                         (and call jpkid_exit_hook first, if the test has one)
 #   start_jpkid [ARGS]    start jpkid on the CA $D, on $PORT if set (else a
 #                         free port, then $PORT is set), access log $T/access.log;
 #                         sets JPKID_PID, PORT, URL and waits until it answers
@@ -17,7 +18,7 @@
 JPKID_PID=
 
 jpkid_trap() {
-	trap '_jpkid_rc=$?; [ -z "$JPKID_PID" ] || kill -9 "$JPKID_PID" 2>/dev/null || true; (exit $_jpkid_rc); _lib_cleanup' EXIT
+	trap '_jpkid_rc=$?; ! declare -F jpkid_exit_hook >/dev/null || jpkid_exit_hook; [ -z "$JPKID_PID" ] || kill -9 "$JPKID_PID" 2>/dev/null || true; (exit $_jpkid_rc); _lib_cleanup' EXIT
 }
 
 start_jpkid() {
