@@ -9,7 +9,9 @@
 # card_require_peers          skip unless root, pcscd, vpcd, OpenSC are there
 # card_enter_namespace "$@"   re-run the test in its own mount namespace
 #                             (returns inside it; call it before make_tmp)
-# card_pick_port              CARD_PORT: a free even port 40000-41998
+# card_pick_port              CARD_PORT: a free even port 20000-29998, below
+#                             the kernel's ephemeral range (32768-60999) where
+#                             clients of parallel tests (curl, wrk) get theirs
 # card_setup                  after make_tmp: tmpfs on /run/pcscd, pcscd.conf
 #                             for CARD_PORT (readers "Virtual PCD 00 00"/"00 01"),
 #                             a private OpenSC config and HOME, the cleanup trap
@@ -54,14 +56,14 @@ card_enter_namespace() {
 card_pick_port() {
 	local i p
 	for i in $(seq 1 20); do
-		p=$((40000 + (RANDOM % 1000) * 2))
+		p=$((20000 + (RANDOM % 5000) * 2))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
 			! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 1))") 2>/dev/null; then
 			CARD_PORT=$p
 			return 0
 		fi
 	done
-	fail "no free port pair found in 40000-41999"
+	fail "no free port pair found in 20000-29999"
 }
 
 card_setup() {
