@@ -25,6 +25,7 @@ J=$(need_prog jpki)
 CARD=$(need_prog jpki-card)
 CA=$(need_prog jpki-ca)
 SVC=$(need_prog jpki-service)
+JPKID=$(need_prog jpkid)
 make_tmp
 card_setup
 
@@ -34,6 +35,7 @@ R0=$CARD_READER0
 HTTP_PID=
 OCSP_PID=
 SVC_PID=
+JPKID_PID=
 
 free_port() {
 	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -51,6 +53,7 @@ cleanup_servers() {
 	stop_pid "$HTTP_PID"
 	stop_pid "$OCSP_PID"
 	stop_pid "$SVC_PID"
+	stop_pid "$JPKID_PID"
 }
 # The status the test ends with goes through to _card_cleanup (it reads $?).
 trap 'rc=$?; cleanup_servers; (exit "$rc"); _card_cleanup' EXIT
@@ -226,6 +229,21 @@ expect_output_has '"state":"revoked","source":"ocsp","url":"[^"]+","reason":"key
 stop_pid "$OCSP_PID"
 OCSP_PID=
 
+# The Agency's own server, jpkid, on the same URL: OCSP from the store and the
+# published fingerprints.
+"$JPKID" -d "$T/ca" --port "$HTTP_PORT" >>"$T/jpkid.log" 2>&1 &
+JPKID_PID=$!
+wait_port "$HTTP_PORT"
+run_ok jp ca fingerprint --url "$BASE/ca/fingerprints"
+expect_output_has '^Signing CA	.*	matches the published fingerprint$'
+run_ok jp status --json
+expect_output_has '"state":"good","source":"ocsp"'
+_run jp status sign --pin-stdin <"$T/pw"
+[ "$STATUS" -eq 0 ] || fail_run "status sign by jpkid"
+expect_output_has "^  checked by OCSP $BASE/ocsp/sign "
+stop_pid "$JPKID_PID"
+JPKID_PID=
+
 # Nothing listens: status unavailable.
 expect_exit 41 jp status
 expect_one_line_err 'OCSP: .*CRL: '
@@ -340,7 +358,7 @@ expect_exit 22 "$J" revoke
 expect_one_line_err 'not available yet'
 
 cleanup_servers
-HTTP_PID= OCSP_PID= SVC_PID=
+HTTP_PID= OCSP_PID= SVC_PID= JPKID_PID=
 card_kill card TERM
 pcscd_stop
 summary
