@@ -536,6 +536,8 @@ keep_escapes(void *cls, struct MHD_Connection *c, char *uri)
 	return strlen(uri);
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
