@@ -11,7 +11,7 @@ PACKAGES=(
   # the card, readers and fuzzing
   pcscd libpcsclite-dev vsmartcard-vpcd opensc clang libclang-rt-14-dev
   # independent peers the tests and benchmarks compare against
-  openssl gnutls-bin python3 python3-cryptography sqlite3 time curl wrk
+  openssl gnutls-bin python3 python3-cryptography sqlite3 time curl wrk iproute2
 )
 
 missing=()
