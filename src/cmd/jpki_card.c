@@ -33,6 +33,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "jpki/audit.h"
 #include "jpki/ca.h"
 #include "jpki/card.h"
 #include "jpki/cli.h"
@@ -840,6 +841,24 @@ cmd_personalize(struct args *a)
 		    (r = write_pem(a->out, "auth-ca.pem", jpki_ca_cert(ca, JPKI_CA_AUTH))) != 0 ||
 		    (r = write_pem(a->out, "sign-ca.pem", jpki_ca_cert(ca, JPKI_CA_SIGN))) != 0)
 			goto fail;
+	}
+	/* The CA's audit log hears of every issuance, a test tool's too. */
+	{
+		jpki_audit_t au;
+		char hex[2 * JPKI_SERIAL_MAX + 1];
+		if (jpki_audit_open(&au, a->ca_dir, jpki_ca_store(ca), prog) == 0) {
+			if (want_auth) {
+				jpki_serial_hex(is_auth.serial, is_auth.serial_len, hex, sizeof(hex));
+				(void)jpki_audit_appendf(&au, "jpki-card personalize", "issue", "auth", "ok",
+				                         "%s on card file %s", hex, a->cardfile);
+			}
+			if (want_sign) {
+				jpki_serial_hex(is_sign.serial, is_sign.serial_len, hex, sizeof(hex));
+				(void)jpki_audit_appendf(&au, "jpki-card personalize", "issue", "sign", "ok",
+				                         "%s on card file %s", hex, a->cardfile);
+			}
+		}
+		jpki_audit_clear(&au);
 	}
 	if (want_auth)
 		print_issued("auth", &is_auth);
