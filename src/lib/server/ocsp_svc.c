@@ -47,6 +47,8 @@ struct centry {
 	int64_t status_time;
 	time_t produced, next_update;
 	char etag[40];
+	char last_modified[32]; /* formatted once, not per request */
+	char expires[32];
 	uint8_t *der;
 	size_t len;
 };
@@ -225,6 +227,8 @@ produce(struct ocsp_svc *s, int ca, int alg, const uint8_t *serial, size_t len,
 	e->produced = now;
 	e->next_update = now + s->validity;
 	make_etag(e->der, e->len, e->etag);
+	http_date(e->produced, e->last_modified);
+	http_date(e->next_update, e->expires);
 	*out = e;
 	return 0;
 }
@@ -285,6 +289,8 @@ cache_get(struct ocsp_svc *s, int ca, int alg, const uint8_t *serial, size_t len
 		a->produced = e->produced;
 		a->next_update = e->next_update;
 		memcpy(a->etag, e->etag, sizeof(a->etag));
+		memcpy(a->last_modified, e->last_modified, sizeof(a->last_modified));
+		memcpy(a->expires, e->expires, sizeof(a->expires));
 		a->what = e->status == JPKI_STATUS_GOOD ? "good" :
 		          e->status == JPKI_STATUS_HOLD ? "hold" : "revoked";
 		if (!atomic_load_explicit(&e->used, memory_order_relaxed))
@@ -403,6 +409,8 @@ answer_one(struct ocsp_svc *s, int ca, const jpki_ocsp_certid_t *id, struct ocsp
 	a->produced = e->produced;
 	a->next_update = e->next_update;
 	memcpy(a->etag, e->etag, sizeof(a->etag));
+	memcpy(a->last_modified, e->last_modified, sizeof(a->last_modified));
+	memcpy(a->expires, e->expires, sizeof(a->expires));
 	a->what = status_what(&cs);
 	if (trusted)
 		cache_put(s, e, g);

@@ -257,7 +257,7 @@ ocsp_reply(jpki_server_t *s, struct MHD_Connection *c, struct request *rq, const
 {
 	struct ocsp_answer a;
 	struct MHD_Response *r;
-	char lm[32], ex[32], cc[96];
+	char cc[96];
 	unsigned status = MHD_HTTP_OK;
 	size_t n;
 
@@ -267,8 +267,6 @@ ocsp_reply(jpki_server_t *s, struct MHD_Connection *c, struct request *rq, const
 		time_t now = ocsp_svc_now(s->ocsp);
 		long long age = (long long)(a.next_update - now);
 		/* RFC 5019 6.2: cacheable until nextUpdate, never beyond it. */
-		http_date(a.produced, lm);
-		http_date(a.next_update, ex);
 		snprintf(cc, sizeof(cc), "max-age=%lld, public, no-transform, must-revalidate",
 		         age > 0 ? age : 0);
 		if (is_get && not_modified(c, a.etag, 0)) {
@@ -288,8 +286,8 @@ ocsp_reply(jpki_server_t *s, struct MHD_Connection *c, struct request *rq, const
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/ocsp-response");
 	if (a.http_cacheable) {
-		MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
-		MHD_add_response_header(r, MHD_HTTP_HEADER_EXPIRES, ex);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, a.last_modified);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_EXPIRES, a.expires);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, a.etag);
 	} else {

@@ -26,6 +26,8 @@ struct ocsp_answer {
 	time_t produced;       /* thisUpdate = producedAt */
 	time_t next_update;
 	char etag[40];         /* quoted, when http_cacheable */
+	char last_modified[32];/* http_date(produced), http_date(next_update) */
+	char expires[32];
 	const char *what;      /* for the access log: "good", "revoked", "hold",
 	                          "non-issued", "malformed", "unauthorized", ... */
 };
