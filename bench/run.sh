@@ -4,10 +4,14 @@
 #      against `openssl ca -gencrl` over an index.txt with the same entries:
 #      both times, the ratio and the peak memory (GNU time);
 #  (b) the issuance rate with keys given, against the RSA-2048 sign rate of
-#      `openssl speed` on the same machine.
-# Usage: bash bench/run.sh [N] [ISSUE_COUNT]
+#      `openssl speed` on the same machine;
+#  (c) with --ocsp: jpkid's OCSP rate and latency against `openssl ocsp`
+#      (bench/ocsp.sh: 100,000 certificates, wrk on loopback).
+# Usage: bash bench/run.sh [--ocsp] [N] [ISSUE_COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+OCSP=0
+if [ "${1:-}" = --ocsp ]; then OCSP=1; shift; fi
 N=${1:-1000000}
 ISSUE=${2:-2000}
 bash scripts/setup.sh
@@ -58,3 +62,8 @@ ossl_rate=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/
 printf 'jpki-ca issuance:      %10.1f certificates/s\n' "$ours_rate"
 printf 'openssl speed rsa2048: %10.1f signs/s\n' "$ossl_rate"
 awk -v a="$ours_rate" -v b="$ossl_rate" 'BEGIN { printf "issuance / RSA sign rate: %.0f%% (goal >= 80%%)\n", 100 * a / b }'
+
+if [ "$OCSP" = 1 ]; then
+	echo "== (c) OCSP"
+	B="$B" bash bench/ocsp.sh
+fi
