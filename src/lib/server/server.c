@@ -41,6 +41,7 @@ enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
 struct request {
 	jpki_buf_t body;
 	int too_large;
+	uint64_t discarded;    /* body bytes over the limit, thrown away */
 	unsigned method;
 	struct timespec t0;
 };
@@ -344,7 +345,7 @@ h_crl(jpki_server_t *s, struct MHD_Connection *c, struct request *rq, const char
 		close(fd);
 		return send_text(s, c, rq, url, MHD_HTTP_NOT_FOUND, "not found\n");
 	}
-	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx%09ld\"", (unsigned long long)st.st_ino,
+	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx.%09ld\"", (unsigned long long)st.st_ino,
 	         (unsigned long long)st.st_size, (unsigned long long)st.st_mtim.tv_sec,
 	         (long)st.st_mtim.tv_nsec);
 	http_date(st.st_mtim.tv_sec, lm);
@@ -500,9 +501,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	}
 	if (*upload_size != 0) {
 		if (!rq->too_large && jpki_buf_put(&rq->body, upload, *upload_size) != 0) {
-			rq->too_large = 1; /* chunked past the limit: keep reading, then refuse */
+			rq->too_large = 1; /* chunked past the limit: read on, then refuse */
 			jpki_buf_free(&rq->body);
 		}
+		if (rq->too_large && (rq->discarded += *upload_size) > 64 * JPKI_OCSP_REQUEST_MAX)
+			return MHD_NO; /* a body without end: close the connection */
 		*upload_size = 0;
 		return MHD_YES;
 	}
