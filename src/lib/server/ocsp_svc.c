@@ -32,7 +32,8 @@
 #include "jpki/x509.h"
 #include "server/server_int.h"
 
-#define REFRESH_BATCH 128       /* responses re-signed per producer tick at most */
+#define REFRESH_BATCH 128       /* responses re-signed per producer tick at most (each
+                                   of poll_events and refresh_some) */
 #define STALE_MIN_MS 3000       /* store not polled for this long: bypass the table */
 
 /* One cached response. */
@@ -587,7 +588,7 @@ poll_events(struct ocsp_svc *s, jpki_store_t *st, int64_t *last)
 {
 	struct changed_list l = {NULL, 0, 0};
 	int64_t seq, *parts = NULL;
-	size_t np = 0, i;
+	size_t np = 0, i, n;
 	int k, a, r;
 	time_t now;
 
@@ -623,13 +624,16 @@ poll_events(struct ocsp_svc *s, jpki_store_t *st, int64_t *last)
 	atomic_store(&s->seq, seq);
 	pthread_rwlock_unlock(&s->lock);
 	*last = seq;
-	/* Then produce again what was asked for. */
+	/* Then produce again what was asked for; a few per poll, so that a
+	 * thousand revocations at once do not hold the next poll back (the
+	 * rest are made again when asked for). */
 	now = ocsp_svc_now(s);
-	for (i = 0; i < l.n; i++) {
+	for (i = 0, n = 0; i < l.n && n < REFRESH_BATCH; i++) {
 		for (a = 0; a < 2; a++) {
 			struct centry *e;
 			if (!(l.v[i].present & (1 << a)))
 				continue;
+			n++;
 			if (produce(s, l.v[i].ca, a, l.v[i].serial, l.v[i].serial_len, &l.v[i].cs, now,
 			            &e) == 0) {
 				atomic_store(&e->used, 1);
