@@ -24,15 +24,6 @@ extern "C" {
 #define JPKI_CLIENT_FP_MAX 128     /* "AB:CD:..." of SHA-256 is 95 + NUL */
 
 /*
- * Read a PIN into buf (NUL-terminated, the newline removed).  from_stdin: one
- * line of standard input (for scripts), no prompt.  Otherwise prompt on
- * /dev/tty and read from it with echo off (restored on every path).
- * JPKI_ERR_IO when there is no terminal, JPKI_ERR_NOT_FOUND at end of input,
- * JPKI_ERR_TOO_LARGE for a line that does not fit.  The caller wipes buf.
- */
-int jpki_client_read_pin(const char *prompt, int from_stdin, char *buf, size_t buflen);
-
-/*
  * L9: refuse guessable new values: all one character, an ascending or
  * descending run (1234, 123456, ABCDEF, 9876), and the date of birth (dob may
  * be NULL) as YYYYMMDD, YYMMDD, MMDD or YYYY, for the auth PIN equal to one

@@ -25,6 +25,7 @@
 #include "jpki/client.h"
 #include "jpki/date.h"
 #include "jpki/error.h"
+#include "jpki/prompt.h"
 #include "jpki/file.h"
 #include "jpki/reader.h"
 #include "jpki/token.h"
@@ -339,7 +340,7 @@ ask_pin(struct args *a, struct card *c, jpki_pin_kind_t which, const char *promp
 	                                    "署名用パスワード（英数字6〜16文字）: ")
 	                                : M("Authentication PIN (4 digits): ",
 	                                    "利用者証明用パスワード（数字4桁）: ");
-	if ((r = jpki_client_read_pin(prompt, a->pin_stdin, pin, sizeof(pin))) != 0)
+	if ((r = jpki_prompt_secret(prompt, a->pin_stdin, pin, sizeof(pin))) != 0)
 		goto out;
 	r = jpki_token_verify_pin(c->rd, which, pin, &left);
 	if (r == JPKI_ERR_PIN_WRONG)
@@ -879,14 +880,14 @@ cmd_pin_change(struct args *a, jpki_pin_kind_t which)
 		dobp = &dob;
 	}
 	jpki_clear_detail();
-	if ((r = jpki_client_read_pin(which == JPKI_PIN_SIGN
+	if ((r = jpki_prompt_secret(which == JPKI_PIN_SIGN
 	                              ? M("New signing password: ", "新しい署名用パスワード: ")
 	                              : M("New authentication PIN: ", "新しい利用者証明用パスワード: "),
 	                              a->pin_stdin, newp, sizeof(newp))) != 0)
 		goto out;
 	if (!a->pin_stdin) {
-		if ((r = jpki_client_read_pin(M("New value again: ", "確認のためもう一度: "), 0, again,
-		                              sizeof(again))) != 0)
+		if ((r = jpki_prompt_secret(M("New value again: ", "確認のためもう一度: "), 0, again,
+		                            sizeof(again))) != 0)
 			goto out;
 		if (strcmp(newp, again) != 0) {
 			jpki_set_detail(M("the two new values differ; nothing was changed",

@@ -21,81 +21,6 @@
 
 #define PUBLISHED_MAX (64 * 1024)
 
-/* One line from fd into buf, at most buflen - 1 bytes; the rest of an
- * overlong line is consumed and refused. */
-static int
-read_line(int fd, char *buf, size_t buflen)
-{
-	size_t n = 0;
-	int over = 0, got_any = 0;
-	char c;
-	ssize_t k;
-
-	for (;;) {
-		k = read(fd, &c, 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		got_any = 1;
-		if (c == '\n')
-			break;
-		if (n + 1 < buflen)
-			buf[n++] = c;
-		else
-			over = 1;
-	}
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	c = 0;
-	if (over) {
-		OPENSSL_cleanse(buf, buflen);
-		jpki_set_detail("the PIN line is too long");
-		return JPKI_ERR_TOO_LARGE;
-	}
-	if (!got_any) {
-		jpki_set_detail("no PIN given (end of input)");
-		return JPKI_ERR_NOT_FOUND;
-	}
-	return 0;
-}
-
-int
-jpki_client_read_pin(const char *prompt, int from_stdin, char *buf, size_t buflen)
-{
-	struct termios old, quiet;
-	int fd = -1, r, restore = 0;
-
-	if (buf == NULL || buflen < 2)
-		return JPKI_ERR_INVALID_ARG;
-	buf[0] = '\0';
-	if (from_stdin)
-		return read_line(STDIN_FILENO, buf, buflen);
-	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-		jpki_set_detail("no terminal to ask for the PIN on (use --pin-stdin in scripts)");
-		return JPKI_ERR_IO;
-	}
-	if (tcgetattr(fd, &old) == 0) {
-		quiet = old;
-		quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
-		quiet.c_lflag |= ICANON;
-		if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0)
-			restore = 1;
-	}
-	if (prompt != NULL && write(fd, prompt, strlen(prompt)) < 0) {
-		/* The prompt is a courtesy; reading goes on. */
-	}
-	r = read_line(fd, buf, buflen);
-	if (restore)
-		tcsetattr(fd, TCSAFLUSH, &old);
-	if (write(fd, "\n", 1) < 0) {
-		/* as above */
-	}
-	close(fd);
-	return r;
-}
-
 static int
 is_run(const char *s)
 {
@@ -182,14 +107,7 @@ jpki_client_expiry(X509 *cert, time_t now, time_t *not_after, long *days_left, i
 	/* Three calendar months before the last day (JST), the day clamped to the
 	 * month's length: from then on, renewal is possible and the client warns. */
 	jpki_date_from_time_jst(na, &last);
-	from = last;
-	from.month -= 3;
-	if (from.month < 1) {
-		from.month += 12;
-		from.year--;
-	}
-	if (from.day > jpki_date_days_in_month(from.year, from.month))
-		from.day = jpki_date_days_in_month(from.year, from.month);
+	jpki_date_add_months(&last, -3, &from);
 	jpki_date_from_time_jst(now, &today);
 	*warn = jpki_date_cmp(&today, &from) >= 0;
 	return 0;
