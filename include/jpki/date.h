@@ -56,6 +56,10 @@ void jpki_date_add_days(const jpki_date_t *d, int n, jpki_date_t *out);
 /* The same month and day n years later; 29 February becomes 28 February in a
  * non-leap year (the choice this project makes for birthdays and anniversaries). */
 void jpki_date_add_years(const jpki_date_t *d, int n, jpki_date_t *out);
+/* n calendar months later (earlier for n < 0), the day clamped to the month's
+ * length (31 May - 3 months = 28 or 29 February): L5's "3 months before".
+ * out is all zeros when d is invalid or the result leaves years 1..9999. */
+void jpki_date_add_months(const jpki_date_t *d, int n, jpki_date_t *out);
 
 /*
  * Current time.  The environment variable JPKI_NOW ("YYYY-MM-DDTHH:MM:SSZ")

@@ -603,10 +603,44 @@ test_jpki_now(void **state)
 	unsetenv("TZ");
 }
 
+/* L5's "3 months before": calendar months, the day clamped. */
+static void
+test_add_months(void **state)
+{
+	jpki_date_t d = {2031, 11, 7}, o;
+
+	jpki_date_add_months(&d, -3, &o);
+	assert_int_equal(o.year, 2031);
+	assert_int_equal(o.month, 8);
+	assert_int_equal(o.day, 7);
+	d = (jpki_date_t){2030, 2, 15};
+	jpki_date_add_months(&d, -3, &o);
+	assert_int_equal(o.year, 2029);
+	assert_int_equal(o.month, 11);
+	d = (jpki_date_t){2024, 5, 31};
+	jpki_date_add_months(&d, -3, &o);
+	assert_int_equal(o.month, 2);
+	assert_int_equal(o.day, 29);
+	d = (jpki_date_t){2023, 5, 31};
+	jpki_date_add_months(&d, -3, &o);
+	assert_int_equal(o.day, 28);
+	jpki_date_add_months(&d, 14, &o);
+	assert_int_equal(o.year, 2024);
+	assert_int_equal(o.month, 7);
+	assert_int_equal(o.day, 31);
+	d = (jpki_date_t){1, 2, 1};
+	jpki_date_add_months(&d, -2, &o);
+	assert_int_equal(o.year, 0);
+	d = (jpki_date_t){2023, 2, 30};
+	jpki_date_add_months(&d, 1, &o);
+	assert_int_equal(o.year, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_months),
 		cmocka_unit_test(test_era_boundaries),
 		cmocka_unit_test(test_era_names_format),
 		cmocka_unit_test(test_dob_code),

@@ -267,6 +267,32 @@ jpki_date_add_years(const jpki_date_t *d, int n, jpki_date_t *out)
 	*out = r;
 }
 
+void
+jpki_date_add_months(const jpki_date_t *d, int n, jpki_date_t *out)
+{
+	jpki_date_t r;
+	int64_t m;
+	int dim;
+
+	if (out == NULL)
+		return;
+	if (!jpki_date_valid(d)) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	r = *d;
+	memset(out, 0, sizeof(*out));
+	m = (int64_t)r.year * 12 + (r.month - 1) + n;
+	if (m < 12 || m > 9999 * 12 + 11)
+		return;
+	r.year = (int)(m / 12);
+	r.month = (int)(m % 12) + 1;
+	dim = jpki_date_days_in_month(r.year, r.month);
+	if (r.day > dim)
+		r.day = dim;
+	*out = r;
+}
+
 /* Strict "YYYY-MM-DDTHH:MM:SSZ" into *t; -1 on anything else. */
 static int
 parse_now(const char *s, time_t *t)
