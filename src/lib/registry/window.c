@@ -240,19 +240,6 @@ nth_birthday_after(const jpki_date_t *dob, const jpki_date_t *after, int n, jpki
 	jpki_date_add_years(dob, b.year - dob->year + n - 1, out);
 }
 
-/* d minus m months, the day clamped to the month's length. */
-static void
-minus_months(const jpki_date_t *d, int m, jpki_date_t *out)
-{
-	int months = d->year * 12 + (d->month - 1) - m;
-	int dim;
-
-	out->year = months / 12;
-	out->month = months % 12 + 1;
-	dim = jpki_date_days_in_month(out->year, out->month);
-	out->day = d->day > dim ? dim : d->day;
-}
-
 /* A certificate's status, or NOT_FOUND. */
 static int
 cert_status(jpki_window_t *w, jpki_ca_kind_t k, const uint8_t *s, size_t n,
@@ -285,6 +272,38 @@ revoke_if_live(jpki_window_t *w, jpki_ca_kind_t k, const uint8_t *s, size_t n, i
 		return r;
 	if (did != NULL)
 		*did = 1;
+	return 0;
+}
+
+/* Revoke the card's certificates of the kinds asked, those not revoked yet,
+ * noting each one revoked in a->sign_old / a->auth_old.  *any (may be NULL):
+ * whether one was. */
+static int
+revoke_card(jpki_window_t *w, const jpki_card_rec_t *c, int sign, int auth, int reason,
+            jpki_act_t *a, int *any)
+{
+	int r, did;
+
+	if (any != NULL)
+		*any = 0;
+	if (sign) {
+		if ((r = revoke_if_live(w, JPKI_CA_SIGN, c->sign_serial, c->sign_serial_len, reason,
+		                        &did)) != 0)
+			return r;
+		if (did)
+			reg_hex(c->sign_serial, c->sign_serial_len, a->sign_old);
+		if (did && any != NULL)
+			*any = 1;
+	}
+	if (auth) {
+		if ((r = revoke_if_live(w, JPKI_CA_AUTH, c->auth_serial, c->auth_serial_len, reason,
+		                        &did)) != 0)
+			return r;
+		if (did)
+			reg_hex(c->auth_serial, c->auth_serial_len, a->auth_old);
+		if (did && any != NULL)
+			*any = 1;
+	}
 	return 0;
 }
 
@@ -516,7 +535,7 @@ step_done(jpki_window_t *w, struct journal *j)
 	jpki_card_rec_t card, old;
 	uint8_t s[JPKI_SERIAL_MAX];
 	size_t n;
-	int r, did;
+	int r;
 
 	if ((res = malloc(sizeof(*res))) == NULL)
 		return JPKI_ERR_NOMEM;
@@ -529,16 +548,8 @@ step_done(jpki_window_t *w, struct journal *j)
 		/* The card handed back: a 2004-era card too (L1). */
 		if (j->old_card[0] != '\0' && jpki_registry_card(w, j->old_card, &old) == 0 &&
 		    old.state != JPKI_CARD_RETURNED && old.state != JPKI_CARD_VOID) {
-			if ((r = revoke_if_live(w, JPKI_CA_SIGN, old.sign_serial, old.sign_serial_len,
-			                        JPKI_REASON_SUPERSEDED, &did)) != 0)
+			if ((r = revoke_card(w, &old, 1, 1, JPKI_REASON_SUPERSEDED, &j->a, NULL)) != 0)
 				goto fail;
-			if (did)
-				reg_hex(old.sign_serial, old.sign_serial_len, j->a.sign_old);
-			if ((r = revoke_if_live(w, JPKI_CA_AUTH, old.auth_serial, old.auth_serial_len,
-			                        JPKI_REASON_SUPERSEDED, &did)) != 0)
-				goto fail;
-			if (did)
-				reg_hex(old.auth_serial, old.auth_serial_len, j->a.auth_old);
 			old.state = JPKI_CARD_RETURNED;
 			if ((r = reg_card_save(w, &old, JPKI_DOC_REPLACE)) != 0)
 				goto fail;
@@ -550,20 +561,9 @@ step_done(jpki_window_t *w, struct journal *j)
 			goto fail;
 	} else {
 		/* The certificate replaced on the card (L5, L6, L8). */
-		if (j->want_sign) {
-			if ((r = revoke_if_live(w, JPKI_CA_SIGN, card.sign_serial, card.sign_serial_len,
-			                        JPKI_REASON_SUPERSEDED, &did)) != 0)
-				goto fail;
-			if (did)
-				reg_hex(card.sign_serial, card.sign_serial_len, j->a.sign_old);
-		}
-		if (j->want_auth) {
-			if ((r = revoke_if_live(w, JPKI_CA_AUTH, card.auth_serial, card.auth_serial_len,
-			                        JPKI_REASON_SUPERSEDED, &did)) != 0)
-				goto fail;
-			if (did)
-				reg_hex(card.auth_serial, card.auth_serial_len, j->a.auth_old);
-		}
+		if ((r = revoke_card(w, &card, j->want_sign, j->want_auth, JPKI_REASON_SUPERSEDED,
+		                     &j->a, NULL)) != 0)
+			goto fail;
 	}
 	if (j->want_sign) {
 		if ((r = hex_to_serial(j->a.sign_new, s, &n)) != 0)
@@ -881,7 +881,7 @@ jpki_window_reissue(jpki_window_t *w, const char *resident, jpki_ca_kind_t which
 		if (r != 0)
 			goto out;
 		jpki_date_from_time_jst((time_t)rec.not_after, &last);
-		minus_months(&last, 3, &first);
+		jpki_date_add_months(&last, -3, &first);
 		if (jpki_date_cmp(&today, &first) < 0) {
 			jpki_era_format_both(&first, d1, sizeof(d1));
 			jpki_set_detail("renewal is possible from %s, 3 months before the expiry (L5)",
@@ -952,8 +952,7 @@ jpki_window_undo(jpki_window_t *w, const char *ref, jpki_act_t *act)
 {
 	struct journal *j;
 	jpki_card_rec_t card;
-	char h[2 * JPKI_SERIAL_MAX + 1];
-	int r, did;
+	int r;
 
 	memset(act, 0, sizeof(*act));
 	if (w->operator_name[0] == '\0') {
@@ -980,25 +979,14 @@ jpki_window_undo(jpki_window_t *w, const char *ref, jpki_act_t *act)
 		} else if (strcmp(j->a.step, "begin") != 0) {
 			/* The card's old key of that kind was replaced: its old
 			 * certificate names a key the card no longer has. */
+			if ((r = revoke_card(w, &card, j->want_sign, j->want_auth,
+			                     JPKI_REASON_SUPERSEDED, &j->a, NULL)) != 0)
+				goto fail;
 			if (j->want_sign) {
-				reg_hex(card.sign_serial, card.sign_serial_len, h);
-				if ((r = revoke_if_live(w, JPKI_CA_SIGN, card.sign_serial,
-				                        card.sign_serial_len, JPKI_REASON_SUPERSEDED,
-				                        &did)) != 0)
-					goto fail;
-				if (did)
-					snprintf(j->a.sign_old, sizeof(j->a.sign_old), "%s", h);
 				card.sign_serial_len = 0;
 				card.sign_key[0] = '\0';
 			}
 			if (j->want_auth) {
-				reg_hex(card.auth_serial, card.auth_serial_len, h);
-				if ((r = revoke_if_live(w, JPKI_CA_AUTH, card.auth_serial,
-				                        card.auth_serial_len, JPKI_REASON_SUPERSEDED,
-				                        &did)) != 0)
-					goto fail;
-				if (did)
-					snprintf(j->a.auth_old, sizeof(j->a.auth_old), "%s", h);
 				card.auth_serial_len = 0;
 				card.auth_key[0] = '\0';
 			}
@@ -1152,7 +1140,7 @@ jpki_window_revoke(jpki_window_t *w, const char *resident, int which, jpki_windo
                    const jpki_photo_id_t *pid, jpki_act_t *act)
 {
 	jpki_card_rec_t card;
-	int r, did = 0, any = 0;
+	int r, any = 0;
 	int reason = jpki_window_reason_crl(why);
 
 	memset(act, 0, sizeof(*act));
@@ -1164,22 +1152,9 @@ jpki_window_revoke(jpki_window_t *w, const char *resident, int which, jpki_windo
 	act->reason = reason;
 	if ((r = jpki_ca_batch_begin(w->ca)) != 0)
 		return r;
-	if (which != JPKI_CA_AUTH) {
-		if ((r = revoke_if_live(w, JPKI_CA_SIGN, card.sign_serial, card.sign_serial_len, reason,
-		                        &did)) != 0)
-			goto fail;
-		if (did)
-			reg_hex(card.sign_serial, card.sign_serial_len, act->sign_old);
-		any |= did;
-	}
-	if (which != JPKI_CA_SIGN) {
-		if ((r = revoke_if_live(w, JPKI_CA_AUTH, card.auth_serial, card.auth_serial_len, reason,
-		                        &did)) != 0)
-			goto fail;
-		if (did)
-			reg_hex(card.auth_serial, card.auth_serial_len, act->auth_old);
-		any |= did;
-	}
+	if ((r = revoke_card(w, &card, which != JPKI_CA_AUTH, which != JPKI_CA_SIGN, reason, act,
+	                     &any)) != 0)
+		goto fail;
 	if (!any) {
 		jpki_set_detail("card %s has no valid certificate to revoke", card.number);
 		r = JPKI_ERR_STATE;
@@ -1334,7 +1309,7 @@ jpki_window_return_card(jpki_window_t *w, const char *resident, const char *numb
 {
 	jpki_card_rec_t card;
 	jpki_resident_t *res = NULL;
-	int r, did;
+	int r;
 
 	memset(act, 0, sizeof(*act));
 	if ((r = reg_act_new(w, JPKI_ACT_RETURN, resident, pid, act)) != 0 ||
@@ -1351,16 +1326,8 @@ jpki_window_return_card(jpki_window_t *w, const char *resident, const char *numb
 		goto out;
 	if ((r = jpki_ca_batch_begin(w->ca)) != 0)
 		goto out;
-	if ((r = revoke_if_live(w, JPKI_CA_SIGN, card.sign_serial, card.sign_serial_len,
-	                        JPKI_REASON_SUPERSEDED, &did)) != 0)
+	if ((r = revoke_card(w, &card, 1, 1, JPKI_REASON_SUPERSEDED, act, NULL)) != 0)
 		goto fail;
-	if (did)
-		reg_hex(card.sign_serial, card.sign_serial_len, act->sign_old);
-	if ((r = revoke_if_live(w, JPKI_CA_AUTH, card.auth_serial, card.auth_serial_len,
-	                        JPKI_REASON_SUPERSEDED, &did)) != 0)
-		goto fail;
-	if (did)
-		reg_hex(card.auth_serial, card.auth_serial_len, act->auth_old);
 	if (act->sign_old[0] || act->auth_old[0])
 		act->reason = JPKI_REASON_SUPERSEDED;
 	card.state = JPKI_CARD_RETURNED;
