@@ -54,6 +54,9 @@ typedef struct jpki_server_opts {
 	int64_t poll_ms;             /* status event poll interval; 0: 100 */
 	int64_t cache_max;           /* OCSP responses kept at most; 0: 1,000,000 */
 	int prefill;                 /* enum jpki_prefill */
+	const char *issuer_key;      /* the card issuer's key (PEM) for card acts
+	                                of the office API; NULL: $JPKI_ISSUER_KEY,
+	                                else card acts are refused */
 } jpki_server_opts_t;
 
 /* Defaults into o (every field; strings NULL, port -1). */
@@ -62,7 +65,7 @@ void jpki_server_opts_init(jpki_server_opts_t *o);
 /*
  * Settings from a jpkid configuration file (jpki/config.h syntax): keys
  * ca_dir, listen, access_log, threads, ocsp_validity, poll_ms, cache_max,
- * prefill (none, sha1, sha256, both).  Fields present in the file overwrite
+ * prefill (none, sha1, sha256, both), issuer_key.  Fields present in the file overwrite
  * those of o; the strings are owned by *cfg (free it with jpki_config_free()
  * after the server has stopped).  JPKI_ERR_CONFIG naming the key or line.
  */

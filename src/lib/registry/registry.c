@@ -219,6 +219,12 @@ out:
 	return r;
 }
 
+void
+reg_act_as(jpki_window_t *w, const char *name)
+{
+	snprintf(w->operator_name, sizeof(w->operator_name), "%s", name ? name : "");
+}
+
 int
 jpki_window_login(jpki_window_t *w, const char *name, const char *secret)
 {
@@ -636,6 +642,19 @@ card_decode(const char *body, jpki_card_rec_t *c)
 	return 0;
 }
 
+static int
+index_serial(jpki_window_t *w, const char *kind, const uint8_t *s, size_t n, const char *card)
+{
+	char hex[2 * JPKI_SERIAL_MAX + 1], key[2 * JPKI_SERIAL_MAX + 8], body[JPKI_ID_LEN + 8];
+
+	if (n == 0)
+		return 0;
+	reg_hex(s, n, hex);
+	snprintf(key, sizeof(key), "%s/%s", kind, hex);
+	snprintf(body, sizeof(body), "card=%s\n", card);
+	return jpki_store_doc_put(w->st, "certcard", key, body, JPKI_DOC_UPSERT);
+}
+
 int
 reg_card_save(jpki_window_t *w, const jpki_card_rec_t *c, int mode)
 {
@@ -644,6 +663,38 @@ reg_card_save(jpki_window_t *w, const jpki_card_rec_t *c, int mode)
 
 	if ((r = card_encode(c, &body)) == 0)
 		r = jpki_store_doc_put(w->st, "card", c->number, body, mode);
+	free(body);
+	/* The index from a certificate to its card (kind "certcard", key
+	 * "sign/HEX" or "auth/HEX"): how an online revocation signed with the
+	 * card finds the card without a scan. */
+	if (r == 0)
+		r = index_serial(w, "sign", c->sign_serial, c->sign_serial_len, c->number);
+	if (r == 0)
+		r = index_serial(w, "auth", c->auth_serial, c->auth_serial_len, c->number);
+	return r;
+}
+
+int
+reg_card_by_serial(jpki_window_t *w, jpki_ca_kind_t kind, const uint8_t *s, size_t n,
+                   jpki_card_rec_t *out)
+{
+	char hex[2 * JPKI_SERIAL_MAX + 1], key[2 * JPKI_SERIAL_MAX + 8], *body = NULL, *p;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || n > JPKI_SERIAL_MAX)
+		return JPKI_ERR_NOT_FOUND;
+	reg_hex(s, n, hex);
+	snprintf(key, sizeof(key), "%s/%s", kind == JPKI_CA_SIGN ? "sign" : "auth", hex);
+	if ((r = jpki_store_doc_get(w->st, "certcard", key, &body)) != 0) {
+		if (r == JPKI_ERR_NOT_FOUND)
+			jpki_set_detail("no card holds the %s certificate %s",
+			                kind == JPKI_CA_SIGN ? "signature" : "authentication", hex);
+		return r;
+	}
+	p = strncmp(body, "card=", 5) == 0 ? body + 5 : body;
+	p[strcspn(p, "\n")] = '\0';
+	r = jpki_registry_card(w, p, out);
 	free(body);
 	return r;
 }

@@ -29,4 +29,13 @@ int reg_audit_act(jpki_window_t *w, const jpki_act_t *a, const char *outcome);
 /* "A1B2..." of a serial (empty for len 0). */
 void reg_hex(const uint8_t *s, size_t len, char out[2 * JPKI_SERIAL_MAX + 1]);
 
+/* Act as name without a credential: for jpkid, once it has authenticated
+ * the caller itself (an office's token, the card's signature on an online
+ * revocation, "online:<card>").  Never reached from a command line. */
+void reg_act_as(jpki_window_t *w, const char *name);
+/* The card that holds (or held) the certificate kind/serial: through the
+ * "certcard" index written by reg_card_save.  JPKI_ERR_NOT_FOUND. */
+int reg_card_by_serial(jpki_window_t *w, jpki_ca_kind_t kind, const uint8_t *s, size_t n,
+                       jpki_card_rec_t *out);
+
 #endif

@@ -60,6 +60,7 @@ struct route {
 struct jpki_server {
 	struct MHD_Daemon *d;
 	struct ocsp_svc *ocsp;
+	struct api_svc *api;
 	char ca_dir[PATH_MAX];
 	char *pem[2];
 	size_t pem_len[2];
@@ -106,7 +107,8 @@ int
 jpki_server_opts_load(const char *path, jpki_server_opts_t *o, jpki_config_t **cfgp)
 {
 	static const char *const keys[] = {"ca_dir", "listen", "access_log", "threads",
-	                                   "ocsp_validity", "poll_ms", "cache_max", "prefill", NULL};
+	                                   "ocsp_validity", "poll_ms", "cache_max", "prefill",
+	                                   "issuer_key", NULL};
 	jpki_config_t *cfg = NULL;
 	const char *v;
 	int64_t n;
@@ -119,6 +121,8 @@ jpki_server_opts_load(const char *path, jpki_server_opts_t *o, jpki_config_t **c
 		o->ca_dir = v;
 	if ((v = jpki_config_get(cfg, "listen", NULL)) != NULL)
 		o->listen = v;
+	if ((v = jpki_config_get(cfg, "issuer_key", NULL)) != NULL)
+		o->issuer_key = *v ? v : NULL;
 	if ((v = jpki_config_get(cfg, "access_log", NULL)) != NULL)
 		o->access_log = *v ? v : NULL;
 	if ((r = jpki_config_get_int(cfg, "threads", o->threads, 1, 64, &n)) != 0)
@@ -430,6 +434,48 @@ h_health(jpki_server_t *s, struct MHD_Connection *c, struct request *rq, const c
 	                 (size_t)n, NULL);
 }
 
+/* The online window's JSON API (api.c). */
+static enum MHD_Result
+h_api(jpki_server_t *s, struct MHD_Connection *c, struct request *rq, const char *url,
+      const char *rest)
+{
+	struct api_req ar;
+	struct api_resp ap;
+	struct MHD_Response *r;
+	const union MHD_ConnectionInfo *ci;
+	char peer[64] = "?";
+	const char *method = rq->method == M_POST ? "POST" : rq->method == M_GET ? "GET" : "HEAD";
+
+	(void)rest;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL)
+		(void)getnameinfo(ci->client_addr,
+		                  ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+		                                                         : sizeof(struct sockaddr_in),
+		                  peer, sizeof(peer), NULL, 0, NI_NUMERICHOST);
+	memset(&ar, 0, sizeof(ar));
+	memset(&ap, 0, sizeof(ap));
+	ar.method = method;
+	ar.path = url;
+	ar.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                               MHD_HTTP_HEADER_AUTHORIZATION);
+	ar.body = rq->body.len ? rq->body.data : NULL;
+	ar.body_len = rq->body.len;
+	ar.peer = peer;
+	if (api_handle(s->api, &ar, &ap) != 0)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer(ap.len, ap.body, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(ap.body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (ap.www_authenticate != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, ap.www_authenticate);
+	return send_resp(s, c, rq, url, (unsigned)ap.status, r, ap.len, ap.what);
+}
+
 static const struct route routes[] = {
 	{"/health", M_GET | M_HEAD, h_health},
 	{"/ocsp/sign", M_POST, h_ocsp_post},
@@ -442,6 +488,9 @@ static const struct route routes[] = {
 	{"/ca/sign.pem", M_GET | M_HEAD, h_ca_pem},
 	{"/ca/auth.pem", M_GET | M_HEAD, h_ca_pem},
 	{"/ca/fingerprints", M_GET | M_HEAD, h_fingerprints},
+	{"/window/", M_GET | M_POST, h_api},
+	{"/line/", M_POST, h_api},
+	{"/office/", M_POST, h_api},
 };
 
 static enum MHD_Result
@@ -489,13 +538,14 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &rq->t0);
-		jpki_buf_init(&rq->body, JPKI_OCSP_REQUEST_MAX);
+		jpki_buf_init(&rq->body, api_path(url) ? API_BODY_MAX : JPKI_OCSP_REQUEST_MAX);
 		rq->method = strcmp(method, "GET") == 0 ? M_GET : strcmp(method, "HEAD") == 0 ? M_HEAD :
 		             strcmp(method, "POST") == 0 ? M_POST : 0;
 		*req_cls = rq;
 		/* Refuse an announced body over the limit before reading it. */
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && strtoull(cl, NULL, 10) > JPKI_OCSP_REQUEST_MAX)
+		if (cl != NULL &&
+		    strtoull(cl, NULL, 10) > (api_path(url) ? API_BODY_MAX : JPKI_OCSP_REQUEST_MAX))
 			return send_text(s, c, rq, url, MHD_HTTP_CONTENT_TOO_LARGE, "request too large\n");
 		return MHD_YES;
 	}
@@ -654,6 +704,7 @@ jpki_server_stop(jpki_server_t *s)
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
 	ocsp_svc_free(s->ocsp);
+	api_svc_free(s->api);
 	for (k = 0; k < 2; k++)
 		free(s->pem[k]);
 	if (s->log != NULL && s->log != stderr)
@@ -704,7 +755,8 @@ jpki_server_start(const jpki_server_opts_t *o, jpki_server_t **out)
 				goto out;
 		}
 	}
-	if ((r = ocsp_svc_new(o, &s->ocsp)) != 0 || (r = load_ca_files(s)) != 0)
+	if ((r = ocsp_svc_new(o, &s->ocsp)) != 0 || (r = load_ca_files(s)) != 0 ||
+	    (r = api_svc_new(o, &s->api)) != 0)
 		goto out;
 	s->starting = 1;
 	s->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |

@@ -69,4 +69,41 @@ int http_crl_path_parse(const char *rest, jpki_ca_kind_t *kind, int64_t *partiti
 /* An If-None-Match header value lists etag (quoted), or is "*". */
 int http_etag_matches(const char *header, const char *etag);
 
+/*
+ * The online window's JSON API (api.c): every path under /window/, /line/
+ * and /office/.  Independent of the HTTP layer, which hands it the request
+ * whole and sends back what it fills in.  A call may take a while (a card
+ * act's step: a CA signature, a store transaction), but never waits on the
+ * network itself.
+ */
+#define API_BODY_MAX ((size_t)1 << 20)   /* request bodies on API paths */
+
+struct api_req {
+	const char *method;          /* "GET", "POST", ... */
+	const char *path;            /* "/office/call", as sent (no query) */
+	const char *authorization;   /* the Authorization header, or NULL */
+	const uint8_t *body;         /* NULL when empty */
+	size_t body_len;             /* at most API_BODY_MAX */
+	const char *peer;            /* the client's address, for the audit log */
+};
+
+struct api_resp {
+	int status;                  /* HTTP status */
+	char *body;                  /* malloc'd JSON text (application/json), or NULL */
+	size_t len;
+	const char *www_authenticate;/* static; set with 401 */
+	const char *what;            /* for the access log: "revoke", "refused", ... */
+};
+
+struct api_svc;
+/* Keeps what the API needs across calls (sessions of the office API,
+ * tokens).  Opens nothing global: each call opens the window itself. */
+int api_svc_new(const jpki_server_opts_t *o, struct api_svc **out);
+void api_svc_free(struct api_svc *a);
+/* Serve one call.  Every problem becomes an HTTP status with a JSON
+ * {"error": "..."} body; only JPKI_ERR_NOMEM is returned. */
+int api_handle(struct api_svc *a, const struct api_req *rq, struct api_resp *out);
+/* Is path one of the API's?  ("/window/", "/line/", "/office/" prefixes) */
+int api_path(const char *path);
+
 #endif
