@@ -7,11 +7,72 @@
 #      `openssl speed` on the same machine;
 #  (c) with --ocsp: jpkid's OCSP rate and latency against `openssl ocsp`
 #      (bench/ocsp.sh: 100,000 certificates, wrk on loopback).
+#  (d) --verify, on its own: the relying party's verifications per second,
+#      in-process (bench_verify), against the RSA-2048 verify rate of
+#      `openssl speed` on the same machine.
 # Usage: bash bench/run.sh [--ocsp] [N] [ISSUE_COUNT]
+#        bash bench/run.sh --verify [COUNT [REVOKED]]    (B=DIR: use that build)
+#
+# Verification (--verify).  bench_verify issues a signature and an
+# authentication certificate to RSA-2048 keys in software (no card), revokes
+# REVOKED (default 1000) other certificates of each CA, publishes the full and
+# delta CRLs, signs a 1 KiB application with jpki_cms_sign and a login
+# response, then times COUNT (default 20000) of each: jpki_cms_verify (chain
+# to the Signing CA) with no status, with the status from the CRLs loaded
+# once (as `jpki-service --crl`), and with the full CRL read from its file at
+# every verification (file://); jpki_login_verify with no status and with the
+# CRLs.  No OCSP, no network.  Rates are per second of the process's CPU
+# time (user + system), since `openssl speed` counts its own in user CPU
+# seconds, so a loaded machine changes them less; the wall-clock rate is
+# printed beside.  A verification needs at least two RSA verifies (the
+# signature and the certificate's, by the CA), four with a CRL (the full and
+# the delta CRL's signatures are checked every time), so it can reach at most
+# 1/2 (1/4) of the raw rate: the output gives both the fraction of the raw
+# rate and of that ceiling.
+# The machine's load average is printed first: other work on a shared
+# machine lowers the wall-clock rates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OCSP=0
 if [ "${1:-}" = --ocsp ]; then OCSP=1; shift; fi
+if [ "${1:-}" = --verify ]; then
+	shift
+	COUNT=${1:-20000}
+	REVOKED=${2:-1000}
+	bash scripts/setup.sh
+	if [ -z "${B:-}" ]; then
+		bash scripts/build.sh build-bench -DCMAKE_BUILD_TYPE=Release
+		B=$PWD/build-bench
+	fi
+	W=$(mktemp -d)
+	trap 'rm -rf "$W"' EXIT
+	echo "== (d) verifications per second, in-process ($COUNT each, CRLs of $REVOKED revoked entries)"
+	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
+	"$B/jpki-ca" -d "$W/ca" init --test >/dev/null
+	"$B/bench_verify" "$W/ca" "$COUNT" "$REVOKED" >"$W/verify.out"
+	openssl speed -seconds 3 rsa2048 >"$W/speed.out" 2>/dev/null
+	ossl_verify=$(awk '/^rsa 2048 bits/ {print $7}' "$W/speed.out")
+	[ -n "$ossl_verify" ] || { echo "run.sh: no 'rsa 2048 bits' line from openssl speed" >&2; exit 1; }
+	echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '%-42s %10s %10s  %s\n' "" "CPU /s" "wall /s" "RSA verifies each"
+	awk -v raw="$ossl_verify" '
+	  BEGIN { d["cms-nostatus"] = "jpki_cms_verify, no status";
+	          d["cms-crl"] = "jpki_cms_verify, CRLs at hand";
+	          d["cms-crlfile"] = "jpki_cms_verify, CRL file read each time";
+	          d["login-nostatus"] = "jpki_login_verify, no status";
+	          d["login-crl"] = "jpki_login_verify, CRLs at hand" }
+	  /^#/ { next }
+	  { printf "%-42s %10.1f %10.1f  %d\n", d[$1], $2, $3, $4; name[NR] = $1; cpu[NR] = $2; k[NR] = $4 }
+	  END {
+	    printf "%-42s %10.1f %10s  (RSA-2048 public-key operations, user CPU)\n", "openssl speed rsa2048 verify", raw, ""
+	    print "fraction of the raw RSA verify rate (CPU), and of the ceiling raw/k for k RSA verifies:"
+	    for (i = 1; i <= NR; i++) if (name[i] != "")
+	      printf "  %-40s %5.1f%%  (ceiling %.0f%%: %.0f%% of it)\n", d[name[i]],
+	        100 * cpu[i] / raw, 100 / k[i], 100 * cpu[i] * k[i] / raw }' "$W/verify.out"
+	echo "A CMS verification needs at least two RSA verifies (the signature and the certificate's"
+	echo "chain to the Signing CA), a login the same two; with a CRL also the full and the delta CRL's."
+	exit 0
+fi
 N=${1:-1000000}
 ISSUE=${2:-2000}
 bash scripts/setup.sh
