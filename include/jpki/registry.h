@@ -92,9 +92,26 @@ typedef struct jpki_window jpki_window_t;
  * program names the audit entries ("jpki-office", "jpkid"). */
 int jpki_window_open(const char *ca_dir, const char *program, jpki_window_t **out);
 void jpki_window_close(jpki_window_t *w);
+/*
+ * Open the window on jpkid's office API at url ("http://host:port", see
+ * docs/online-window.md) instead of a local store: every function below then
+ * works against the Agency's store.  Login gets a session token from the
+ * server; card acts relay the server's card commands to the reader given
+ * here (their issuer_key is not used and may be NULL: the server holds it).
+ */
+int jpki_window_connect(const char *url, const char *program, jpki_window_t **out);
+/* The CAs and the audit log (jpki/audit.h) of a local window, owned by w;
+ * NULL on a remote window. */
 jpki_ca_t *jpki_window_ca(jpki_window_t *w);
-/* The audit log (jpki/audit.h) the window writes to; owned by w. */
 struct jpki_audit *jpki_window_audit(jpki_window_t *w);
+/* A certificate record by serial, with its DER (rec cleared by the caller
+ * with jpki_cert_rec_clear()).  JPKI_ERR_NOT_FOUND if the CA never issued it. */
+int jpki_window_cert_get(jpki_window_t *w, jpki_ca_kind_t kind, const uint8_t *serial,
+                         size_t len, jpki_cert_rec_t *rec);
+/* An audit entry for what the program did beside the window's acts (a
+ * certificate copy handed out), in the logged-in operator's name. */
+int jpki_window_note(jpki_window_t *w, const char *action, const char *object,
+                     const char *result, const char *detail);
 
 /* ---- operators ---- */
 

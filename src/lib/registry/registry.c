@@ -19,6 +19,7 @@
 #include "jpki/registry.h"
 #include "registry/doc.h"
 #include "registry/registry_int.h"
+#include "registry/remote.h"
 
 /* ---- the window ---- */
 
@@ -50,6 +51,7 @@ jpki_window_close(jpki_window_t *w)
 {
 	if (w == NULL)
 		return;
+	remote_free(w->remote);
 	jpki_audit_clear(&w->audit);
 	jpki_ca_close(w->ca);
 	OPENSSL_cleanse(w, sizeof(*w));
@@ -65,6 +67,8 @@ jpki_window_ca(jpki_window_t *w)
 struct jpki_audit *
 jpki_window_audit(jpki_window_t *w)
 {
+	if (w->remote != NULL)
+		return NULL;
 	return &w->audit;
 }
 
@@ -161,6 +165,8 @@ jpki_window_operator_add(jpki_window_t *w, const char *name, const char *secret)
 	char *body = NULL;
 	docw_t d;
 
+	if (w->remote != NULL)
+		return remote_operator_add(w, name, secret);
 	docw_init(&d);
 	if (!valid_operator_name(name)) {
 		jpki_set_detail("operator name '%s': 1-32 of A-Z a-z 0-9 - _ .", name ? name : "");
@@ -234,6 +240,8 @@ jpki_window_login(jpki_window_t *w, const char *name, const char *secret)
 	uint8_t salt[SALT_LEN], want[HASH_LEN], got[HASH_LEN];
 	const char *why = "unknown operator";
 
+	if (w->remote != NULL)
+		return remote_login(w, name, secret);
 	w->operator_name[0] = '\0';
 	if (!valid_operator_name(name) || secret == NULL)
 		goto refuse;
@@ -336,6 +344,8 @@ jpki_registry_get(jpki_window_t *w, const char *id, jpki_resident_t *out)
 	char *body = NULL;
 	int r;
 
+	if (w->remote != NULL)
+		return remote_registry_get(w, id, out);
 	memset(out, 0, sizeof(*out));
 	if (id == NULL || *id == '\0')
 		return JPKI_ERR_INVALID_ARG;
@@ -371,6 +381,8 @@ jpki_registry_foreach(jpki_window_t *w, jpki_resident_cb cb, void *ctx)
 	struct res_iter *it;
 	int r;
 
+	if (w->remote != NULL)
+		return remote_registry_foreach(w, cb, ctx);
 	if ((it = calloc(1, sizeof(*it))) == NULL)
 		return JPKI_ERR_NOMEM;
 	it->cb = cb;
@@ -404,6 +416,8 @@ jpki_registry_add(jpki_window_t *w, jpki_resident_t *res, const jpki_photo_id_t 
 	int64_t n = 0;
 	jpki_act_t act;
 
+	if (w->remote != NULL)
+		return remote_registry_add(w, res, pid);
 	if ((r = check_resident(res)) != 0)
 		return r;
 	if (res->kana[0] == '\0') {
@@ -473,6 +487,8 @@ jpki_registry_change(jpki_window_t *w, const char *id, jpki_fact_t f, const char
 	int64_t n = 0;
 	docw_t d;
 
+	if (w->remote != NULL)
+		return remote_registry_change(w, id, f, value, effective, revoked, ref);
 	*revoked = 0;
 	ref[0] = '\0';
 	docw_init(&d);
@@ -705,6 +721,8 @@ jpki_registry_card(jpki_window_t *w, const char *number, jpki_card_rec_t *out)
 	char *body = NULL;
 	int r;
 
+	if (w->remote != NULL)
+		return remote_registry_card(w, number, out);
 	memset(out, 0, sizeof(*out));
 	if (number == NULL || *number == '\0')
 		return JPKI_ERR_INVALID_ARG;
@@ -753,6 +771,8 @@ jpki_registry_cards(jpki_window_t *w, const char *resident, jpki_card_rec_cb cb,
 	size_t i;
 	int r;
 
+	if (w->remote != NULL)
+		return remote_registry_cards(w, resident, cb, ctx);
 	if ((r = jpki_store_foreach_doc(w->st, "card", "", card_iter_cb, &it)) != 0)
 		goto out;
 	for (i = it.n; i > 0; i--)
@@ -922,6 +942,8 @@ out:
 int
 jpki_act_get(jpki_window_t *w, const char *ref, jpki_act_t *out)
 {
+	if (w->remote != NULL)
+		return remote_act_get(w, ref, out);
 	return reg_act_load(w, ref, out, NULL);
 }
 
@@ -935,4 +957,25 @@ reg_audit_act(jpki_window_t *w, const jpki_act_t *a, const char *outcome)
 	return jpki_audit_appendf(&w->audit, a->operator_name, act_names[a->kind], subject, outcome,
 	                          "ref %s; id %s %s; fee %d; %s", a->ref,
 	                          a->id_kind[0] ? a->id_kind : "-", a->id_masked, a->fee, a->detail);
+}
+
+/* ---- what the programs read and note beside the acts ---- */
+
+int
+jpki_window_cert_get(jpki_window_t *w, jpki_ca_kind_t kind, const uint8_t *serial, size_t len,
+                     jpki_cert_rec_t *rec)
+{
+	if (w->remote != NULL)
+		return remote_cert_get(w, kind, serial, len, rec);
+	return jpki_store_cert_get(w->st, kind, serial, len, 1, rec);
+}
+
+int
+jpki_window_note(jpki_window_t *w, const char *action, const char *object, const char *result,
+                 const char *detail)
+{
+	if (w->remote != NULL)
+		return remote_note(w, action, object, result, detail);
+	return jpki_audit_append(&w->audit, w->operator_name[0] ? w->operator_name : "(none)",
+	                         action, object, result, detail);
 }

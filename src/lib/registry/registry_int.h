@@ -11,6 +11,7 @@ struct jpki_window {
 	jpki_audit_t audit;
 	char operator_name[64];    /* logged-in operator, "" before */
 	char dir[4096];
+	struct remote *remote;     /* jpki_window_connect: acts go to jpkid (remote.h) */
 };
 
 int reg_resident_save(jpki_window_t *w, const jpki_resident_t *r, int mode);

@@ -35,6 +35,7 @@
 #include "jpki/token.h"
 #include "registry/doc.h"
 #include "registry/registry_int.h"
+#include "registry/remote.h"
 
 /* The journal: the act plus what a later run needs to carry on. */
 struct journal {
@@ -728,6 +729,8 @@ jpki_window_issue(jpki_window_t *w, const char *resident, jpki_reader_t *rd,
 	int64_t n = 0;
 	int r, age;
 
+	if (w->remote != NULL)
+		return remote_issue(w, resident, rd, opts, pins, pid, act);
 	memset(act, 0, sizeof(*act));
 	memset(&o, 0, sizeof(o));
 	if (opts != NULL)
@@ -831,6 +834,8 @@ jpki_window_reissue(jpki_window_t *w, const char *resident, jpki_ca_kind_t which
 	char d1[64];
 	int r;
 
+	if (w->remote != NULL)
+		return remote_reissue(w, resident, which, renewal, rd, pins, pid, act);
 	memset(act, 0, sizeof(*act));
 	if ((j = calloc(1, sizeof(*j))) == NULL || (res = calloc(1, sizeof(*res))) == NULL) {
 		r = JPKI_ERR_NOMEM;
@@ -924,6 +929,8 @@ jpki_window_resume(jpki_window_t *w, const char *ref, jpki_reader_t *rd, EVP_PKE
 	struct journal *j;
 	int r;
 
+	if (w->remote != NULL)
+		return remote_resume(w, ref, rd, pins, act);
 	memset(act, 0, sizeof(*act));
 	if (w->operator_name[0] == '\0') {
 		jpki_set_detail("no operator is logged in");
@@ -954,6 +961,8 @@ jpki_window_undo(jpki_window_t *w, const char *ref, jpki_act_t *act)
 	jpki_card_rec_t card;
 	int r;
 
+	if (w->remote != NULL)
+		return remote_undo(w, ref, act);
 	memset(act, 0, sizeof(*act));
 	if (w->operator_name[0] == '\0') {
 		jpki_set_detail("no operator is logged in");
@@ -1040,6 +1049,8 @@ jpki_window_pending(jpki_window_t *w, const char *resident, jpki_act_t *act)
 	char ref[JPKI_ID_LEN];
 	int r;
 
+	if (w->remote != NULL)
+		return remote_pending(w, resident, act);
 	memset(act, 0, sizeof(*act));
 	r = jpki_store_foreach_doc(w->st, "act", "", pending_cb, &p);
 	if (r != 0 && r != 1)
@@ -1143,6 +1154,8 @@ jpki_window_revoke(jpki_window_t *w, const char *resident, int which, jpki_windo
 	int r, any = 0;
 	int reason = jpki_window_reason_crl(why);
 
+	if (w->remote != NULL)
+		return remote_revoke(w, resident, which, why, pid, act);
 	memset(act, 0, sizeof(*act));
 	if ((r = reg_act_new(w, JPKI_ACT_REVOKE, resident, pid, act)) != 0 ||
 	    (r = resident_card(w, resident, NULL, &card)) != 0 ||
@@ -1178,6 +1191,8 @@ jpki_window_suspend(jpki_window_t *w, const char *resident, const char *number, 
 	jpki_cert_rec_t rec;
 	int r, held = 0;
 
+	if (w->remote != NULL)
+		return remote_suspend(w, resident, number, act);
 	memset(act, 0, sizeof(*act));
 	if ((r = reg_act_new(w, JPKI_ACT_SUSPEND, resident ? resident : "", NULL, act)) != 0 ||
 	    (r = resident_card(w, resident, number, &card)) != 0)
@@ -1227,6 +1242,8 @@ jpki_window_release(jpki_window_t *w, const char *resident, const jpki_photo_id_
 	jpki_cert_rec_t rec;
 	int r, released = 0, revoked = 0;
 
+	if (w->remote != NULL)
+		return remote_release(w, resident, pid, act);
 	memset(act, 0, sizeof(*act));
 	if ((r = reg_act_new(w, JPKI_ACT_RELEASE, resident, pid, act)) != 0 ||
 	    (r = resident_card(w, resident, NULL, &card)) != 0)
@@ -1278,6 +1295,8 @@ jpki_window_pin_init(jpki_window_t *w, const char *resident, jpki_pin_kind_t whi
 	jpki_card_kind_t kind;
 	int r;
 
+	if (w->remote != NULL)
+		return remote_pin_init(w, resident, which, new_pin, rd, pid, act);
 	memset(act, 0, sizeof(*act));
 	if ((r = reg_act_new(w, JPKI_ACT_PIN_INIT, resident, pid, act)) != 0 ||
 	    (r = resident_card(w, resident, NULL, &card)) != 0)
@@ -1311,6 +1330,8 @@ jpki_window_return_card(jpki_window_t *w, const char *resident, const char *numb
 	jpki_resident_t *res = NULL;
 	int r;
 
+	if (w->remote != NULL)
+		return remote_return_card(w, resident, number, pid, act);
 	memset(act, 0, sizeof(*act));
 	if ((r = reg_act_new(w, JPKI_ACT_RETURN, resident, pid, act)) != 0 ||
 	    (r = resident_card(w, resident, number, &card)) != 0)
