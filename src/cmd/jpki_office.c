@@ -39,7 +39,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"Usage: jpki-office [-d DIR] COMMAND [ARGS] [OPTIONS]\n"
+"Usage: jpki-office [-d DIR | --server URL] COMMAND [ARGS] [OPTIONS]\n"
 "The municipal window: the resident registry and the certificate acts (L2-L11).\n"
 "\n"
 "Registry:\n"
@@ -68,6 +68,8 @@ usage(FILE *f)
 "\n"
 "Options:\n"
 "  -d, --dir DIR          the CA directory holding the store (default $JPKI_CA_DIR or ./jpki-ca)\n"
+"  --server URL           work against jpkid's office API at URL (or $JPKI_SERVER)\n"
+"                         instead of a CA directory; card acts need no --issuer-key\n"
 "  --operator NAME        the operator (default $JPKI_OPERATOR); the credential is\n"
 "                         asked on the terminal, or read from $JPKI_OPERATOR_SECRET or\n"
 "                         --operator-secret-file FILE\n"
@@ -75,9 +77,11 @@ usage(FILE *f)
 "                         mynumber-card, residence-card, other); only the last 4\n"
 "                         characters are kept\n"
 "  --reader NAME | --card-file FILE   the card; --issuer-key FILE (or $JPKI_ISSUER_KEY)\n"
+"                         on a local store\n"
 "  --pin-stdin            read passwords from standard input, one per line\n"
 "                         (signing password first, then the auth PIN)\n"
-"  --notice-dir DIR       where printable notices go (default DIR/notices)\n"
+"  --notice-dir DIR       where printable notices go (default DIR/notices; with\n"
+"                         --server, ./notices)\n"
 "  --yes                  do not ask for confirmation;  --json  machine-readable output\n"
 "  -h, --help;  -V, --version\n"
 "\n"
@@ -89,7 +93,7 @@ enum {
 	O_ISSUER_KEY, O_PIN_STDIN, O_NOTICE_DIR, O_YES, O_JSON, O_NAME, O_KANA, O_DOB, O_SEX,
 	O_ADDRESS, O_ALIAS, O_FOREIGN, O_FACT, O_VALUE, O_DATE, O_NO_SIGN, O_NO_AUTH,
 	O_UNDER15, O_CARD_EXPIRY, O_AFTER_LOSS, O_FEE, O_REASON, O_KIND, O_CARD, O_UNLOCK,
-	O_HTML, O_PEM
+	O_HTML, O_PEM, O_SERVER
 };
 
 static const struct option longopts[] = {
@@ -129,6 +133,7 @@ static const struct option longopts[] = {
 	{"unlock", no_argument, NULL, O_UNLOCK},
 	{"html", required_argument, NULL, O_HTML},
 	{"pem", required_argument, NULL, O_PEM},
+	{"server", required_argument, NULL, O_SERVER},
 	{NULL, 0, NULL, 0},
 };
 
@@ -136,6 +141,7 @@ struct args {
 	const char *dir, *operator_name, *secret_file, *id_kind, *id_number, *reader, *card_file;
 	const char *issuer_key, *notice_dir, *name, *kana, *dob, *sex, *address, *alias, *fact;
 	const char *value, *date, *under15, *card_expiry, *fee, *reason, *kind, *card, *html, *pem;
+	const char *server;         /* remote mode: jpkid's URL; the server holds the issuer key */
 	int pin_stdin, yes, json, foreign, no_sign, no_auth, after_loss, unlock;
 	const char *cmd, *pos1, *pos2;
 };
@@ -163,11 +169,13 @@ card_io_open(const struct args *a, struct card_io *c)
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	if (key == NULL) {
+	if (a->server != NULL)
+		key = NULL; /* the server signs as the card issuer */
+	else if (key == NULL) {
 		jpki_set_detail("the issuer key is needed to write to a card: --issuer-key FILE");
 		return JPKI_ERR_INVALID_ARG;
 	}
-	if ((r = jpki_x509_load_privkey(key, &c->issuer)) != 0)
+	if (key != NULL && (r = jpki_x509_load_privkey(key, &c->issuer)) != 0)
 		return r;
 	if (a->card_file != NULL) {
 		if ((r = jpki_card_load(a->card_file, &c->card)) != 0 ||
@@ -201,8 +209,7 @@ login(const struct args *a, jpki_window_t *w)
 
 	if (name == NULL) {
 		jpki_set_detail("name the operator: --operator NAME (or $JPKI_OPERATOR)");
-		(void)jpki_audit_append(jpki_window_audit(w), "(none)", "login", "window", "refused",
-		                        "no operator named");
+		(void)jpki_window_note(w, "login", "window", "refused", "no operator named");
 		return JPKI_ERR_AUTH;
 	}
 	if (a->secret_file != NULL) {
@@ -290,6 +297,8 @@ hand_out(const struct args *a, jpki_window_t *w, const jpki_act_t *act)
 		goto out;
 	if (a->notice_dir != NULL)
 		snprintf(dir, sizeof(dir), "%s", a->notice_dir);
+	else if (a->server != NULL)
+		snprintf(dir, sizeof(dir), "notices");
 	else
 		snprintf(dir, sizeof(dir), "%s/notices", a->dir);
 	snprintf(path, sizeof(path), "%s/%s.html", dir, act->ref);
@@ -459,11 +468,12 @@ print_cert(jpki_window_t *w, jpki_ca_kind_t k, const uint8_t *s, size_t n, int j
 	const char *st;
 
 	memset(&rec, 0, sizeof(rec));
-	if (n == 0 || jpki_store_cert_get(jpki_ca_store(jpki_window_ca(w)), k, s, n, 0, &rec) != 0) {
+	if (n == 0 || jpki_window_cert_get(w, k, s, n, &rec) != 0) {
 		if (json)
 			printf("      \"%s\": null%s\n", jpki_ca_kind_name(k), last ? "" : ",");
 		else
 			printf("    %-5s %s\n", jpki_ca_kind_name(k), M("(none)", "(なし)"));
+		jpki_cert_rec_clear(&rec);
 		return;
 	}
 	jpki_serial_hex(s, n, hex, sizeof(hex));
@@ -481,6 +491,7 @@ print_cert(jpki_window_t *w, jpki_ca_kind_t k, const uint8_t *s, size_t n, int j
 		       rec.status == JPKI_STATUS_REVOKED ? jpki_reason_name(rec.reason) : "",
 		       rec.status == JPKI_STATUS_REVOKED ? ")" : "", M("until", "満了"), t);
 	}
+	jpki_cert_rec_clear(&rec);
 }
 
 static const char *
@@ -830,10 +841,9 @@ cmd_copy(const struct args *a, jpki_window_t *w)
 		r = JPKI_ERR_NOT_FOUND;
 		goto fail;
 	}
-	if ((r = jpki_store_cert_get(jpki_ca_store(jpki_window_ca(w)), k,
-	                             k == JPKI_CA_SIGN ? card.sign_serial : card.auth_serial,
-	                             k == JPKI_CA_SIGN ? card.sign_serial_len : card.auth_serial_len,
-	                             1, &rec)) != 0)
+	if ((r = jpki_window_cert_get(w, k, k == JPKI_CA_SIGN ? card.sign_serial : card.auth_serial,
+	                              k == JPKI_CA_SIGN ? card.sign_serial_len : card.auth_serial_len,
+	                              &rec)) != 0)
 		goto fail;
 	p = rec.der;
 	if (p == NULL || (x = d2i_X509(NULL, &p, (long)rec.der_len)) == NULL) {
@@ -862,9 +872,12 @@ cmd_copy(const struct args *a, jpki_window_t *w)
 		if (r != 0)
 			goto fail;
 	}
-	(void)jpki_audit_appendf(jpki_window_audit(w), jpki_window_operator(w), "copy",
-	                         res->id, "ok", "%s certificate of card %s", jpki_ca_kind_name(k),
-	                         card.number);
+	{
+		char note[128];
+		snprintf(note, sizeof(note), "%s certificate of card %s", jpki_ca_kind_name(k),
+		         card.number);
+		(void)jpki_window_note(w, "copy", res->id, "ok", note);
+	}
 	rc = 0;
 	goto out;
 fail:
@@ -1011,9 +1024,11 @@ main(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	ja = jpki_lang_ja();
 	a.dir = getenv("JPKI_CA_DIR") ? getenv("JPKI_CA_DIR") : "./jpki-ca";
+	a.server = getenv("JPKI_SERVER") && *getenv("JPKI_SERVER") ? getenv("JPKI_SERVER") : NULL;
 	while ((c = getopt_long(argc, argv, "d:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': a.dir = optarg; break;
+		case O_SERVER: a.server = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("jpki-office (OpenJPKI) 0.1.0\n"); return 0;
 		case O_OPERATOR: a.operator_name = optarg; break;
@@ -1061,13 +1076,18 @@ main(int argc, char **argv)
 	a.pos2 = optind + 2 < argc ? argv[optind + 2] : NULL;
 	if (optind + 3 < argc)
 		return jpki_cli_usage_error(prog, "unexpected argument '%s'", argv[optind + 3]);
-	if ((r = jpki_window_open(a.dir, prog, &w)) != 0)
+	if (a.server != NULL)
+		r = jpki_window_connect(a.server, prog, &w);
+	else
+		r = jpki_window_open(a.dir, prog, &w);
+	if (r != 0)
 		return jpki_cli_fail(prog, r);
 	/* Adding the first operator needs no login; everything else does. */
 	{
 		const char *who = a.operator_name ? a.operator_name : getenv("JPKI_OPERATOR");
 		/* (the library refuses it unless the store has no operator yet) */
-		first = strcmp(a.cmd, "operator-add") == 0 &&
+		/* (a server has one already: its office API needs a logged-in operator) */
+		first = a.server == NULL && strcmp(a.cmd, "operator-add") == 0 &&
 		        (who == NULL || (a.pos1 != NULL && strcmp(who, a.pos1) == 0));
 	}
 	if (!first && (r = login(&a, w)) != 0) {
