@@ -17,7 +17,10 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "jpki/ca.h"
 #include "jpki/card.h"
@@ -41,7 +44,8 @@ static const char *prog = "jpki";
 
 struct args {
 	const char *reader;
-	int json, detail, pem, der, pin_stdin, no_status, no_ocsp, no_crl;
+	int json, detail, pem, der, pin_stdin, no_status, no_ocsp, no_crl, yes;
+	const char *reason;
 	const char *out, *ca, *published, *url, *ocsp_url, *crl_url, *dob;
 	const char *crls[MAX_CRLS];
 	int ncrl;
@@ -80,7 +84,8 @@ usage(FILE *f)
 "  sign FILE [-o SIG]            sign FILE with the card (CAdES-BES, detached)\n"
 "  verify FILE SIG [--ca PEM]    verify a signature: content, chain, status\n"
 "  login URL                     log in to a service with the authentication key\n"
-"  revoke                        online revocation (not available yet)\n"
+"  revoke [sign|auth|both] --reason R [--url URL] [--yes]\n"
+"                                revoke the card's certificates online (L7)\n"
 "\n"
 "Options:\n"
 "  -r, --reader NAME   the reader (exact name or its beginning; default: the\n"
@@ -159,8 +164,14 @@ usage_cmd(const char *cmd)
 		       "sign \"JPKI-LOGIN\" || challenge || the URL's origin with the authentication\n"
 		       "key after the 4-digit PIN, send it (POST URL/login), print the answer.\n");
 	else if (!strcmp(cmd, "revoke"))
-		printf("Usage: jpki revoke\n"
-		       "Online revocation is not available yet: revoke at the municipal window.\n");
+		printf("Usage: jpki revoke [sign|auth|both] --reason lost|stolen|broken|misused|voluntary\n"
+		       "                   [--url URL] [--yes] [--pin-stdin] [--json]\n"
+		       "A revocation request signed with the card, sent to the Agency's online window:\n"
+		       "the signing password signs it for sign or both (the default), the\n"
+		       "authentication PIN for auth.  The window is found from the certificate's OCSP\n"
+		       "address, or --url (its base URL).  Asks for confirmation unless --yes.\n"
+		       "Prints the acceptance and the reference number.  If the card may be lost\n"
+		       "and is not at hand, call the 24-hour suspension line instead.\n");
 	else
 		usage(stdout);
 	return 0;
@@ -1591,27 +1602,217 @@ out:
 	return r != 0 ? fail(r) : 0;
 }
 
-/* ---- revoke (reserved) ------------------------------------------------------------------------ */
+/* ---- revoke (L7, online) ------------------------------------------------------------------ */
 
-/* Online revocation (L7) needs the Agency's online window API, not designed
- * yet.  The command is kept so that scripts and the man page have its place. */
+/* The online window of the Agency whose responder the certificate names:
+ * the OCSP URL's origin (docs/online-window.md), or --url. */
+static int
+revoke_url(struct args *a, X509 *x, char *out, size_t outlen)
+{
+	STACK_OF(OPENSSL_STRING) *ocsp = NULL;
+	char origin[JPKI_LOGIN_ORIGIN_MAX];
+	const char *base = a->url;
+	size_t n;
+	int r = 0;
+
+	if (base == NULL) {
+		ocsp = X509_get1_ocsp(x);
+		if (ocsp == NULL || sk_OPENSSL_STRING_num(ocsp) < 1) {
+			X509_email_free(ocsp);
+			jpki_set_detail(M("the certificate names no OCSP responder: give the online "
+			                  "window with --url", "電子証明書に OCSP の所在がありません。"
+			                  "--url でオンライン窓口を指定してください"));
+			return JPKI_ERR_NOT_FOUND;
+		}
+		r = jpki_login_origin(sk_OPENSSL_STRING_value(ocsp, 0), origin, sizeof(origin));
+		X509_email_free(ocsp);
+		if (r != 0)
+			return r;
+		base = origin;
+	}
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	if (n + sizeof("/window/revoke") > outlen || n == 0) {
+		jpki_set_detail("--url: too long or empty");
+		return JPKI_ERR_INVALID_ARG;
+	}
+	if (a->url != NULL && (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)) {
+		jpki_set_detail("--url '%s': want http:// or https://", base);
+		return JPKI_ERR_INVALID_ARG;
+	}
+	snprintf(out, outlen, "%.*s/window/revoke", (int)n, base);
+	return 0;
+}
+
+struct key_signer {
+	jpki_reader_t *rd;
+	jpki_pin_kind_t key;
+};
+
+static int
+key_sign_cb(void *ctx, const uint8_t *di, size_t len, uint8_t *sig, size_t max, size_t *n)
+{
+	struct key_signer *ks = ctx;
+	int r;
+
+	if (max < JPKI_SIG_LEN)
+		return JPKI_ERR_INTERNAL;
+	if ((r = jpki_token_sign(ks->rd, ks->key, di, len, sig)) != 0)
+		return r;
+	*n = JPKI_SIG_LEN;
+	return 0;
+}
+
+/*
+ * A revocation request signed with the card (L7 online): with the signing
+ * key for sign or both (the signing password), with the authentication key
+ * for auth (the PIN).  The window checks the signature, that the key's
+ * certificate is on the card being revoked, and the time and nonce.
+ */
 static int
 cmd_revoke(struct args *a)
 {
-	fprintf(stderr, M("%s: online revocation is not available yet: revoke at your municipal "
-	                  "office window (if the card may be lost, call the 24-hour line to suspend "
-	                  "it)\n",
-	                  "%s: オンラインでの失効申請はまだ利用できません。お住まいの市区町村窓口で"
-	                  "失効申請をしてください（カード紛失の恐れがある場合は24時間受付の"
-	                  "コールセンターで一時停止の届出をしてください）\n"), prog);
-	return jpki_cli_exit_code(JPKI_ERR_STATE);
+	static const char *const reasons[] = {"lost", "stolen", "broken", "misused", "voluntary"};
+	struct card c;
+	struct key_signer ks;
+	const char *which = a->npos ? a->pos[0] : "both";
+	X509 *x = NULL;
+	uint8_t nonce[16], hash[32], *der = NULL;
+	size_t len = 0, i;
+	char nonce_hex[33], when[24], url[1200], *req = NULL, *b64r = NULL, *b64s = NULL;
+	char *body = NULL, question[256];
+	json_t *ans = NULL, *rv;
+	const char *ref, *err;
+	long st = 0;
+	int r, opened = 0, ok_reason = 0;
+	jpki_pin_kind_t key;
+
+	if (a->npos > 1 || (strcmp(which, "sign") && strcmp(which, "auth") && strcmp(which, "both")))
+		return jpki_cli_usage_error(prog, "revoke: sign, auth or both (default both)");
+	for (i = 0; a->reason != NULL && i < 5; i++)
+		ok_reason |= !strcmp(a->reason, reasons[i]);
+	if (!ok_reason)
+		return jpki_cli_usage_error(prog, "revoke: --reason lost|stolen|broken|misused|voluntary");
+	key = !strcmp(which, "auth") ? JPKI_PIN_AUTH : JPKI_PIN_SIGN;
+	if ((r = card_open(a, &c, 0)) != 0)
+		return fail(r);
+	opened = 1;
+	/* The auth certificate can be read freely; the signature certificate
+	 * needs the signing password first (the card requires it). */
+	if (key == JPKI_PIN_AUTH &&
+	    (r = jpki_token_read_x509(c.rd, JPKI_EF_AUTH_CERT, &x)) != 0)
+		goto out;
+	if (!a->yes) {
+		snprintf(question, sizeof(question),
+		         M("Revoke the %s on this card (%s)? It cannot be undone. [y/N] ",
+		           "このカードの%s を失効させますか（理由: %s）。取り消せません。[y/N] "),
+		         !strcmp(which, "both") ? M("signature and authentication certificates",
+		                                   "署名用・利用者証明用電子証明書")
+		                               : kind_label(key == JPKI_PIN_AUTH ? JPKI_CA_AUTH
+		                                                                 : JPKI_CA_SIGN),
+		         a->reason);
+		if ((r = jpki_prompt_yes(question)) < 0)
+			goto out;
+		if (r == 0) {
+			fprintf(stderr, M("%s: nothing was revoked\n", "%s: 失効させませんでした\n"), prog);
+			r = JPKI_ERR_STATE;
+			jpki_set_detail(M("not confirmed", "確認されませんでした"));
+			goto out;
+		}
+	}
+	if ((r = ask_pin(a, &c, key, NULL, NULL, 0)) != 0)
+		goto out;
+	if (x == NULL && (r = jpki_token_read_x509(c.rd, JPKI_EF_SIGN_CERT, &x)) != 0)
+		goto out;
+	if ((r = revoke_url(a, x, url, sizeof(url))) != 0)
+		goto out;
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
+		r = JPKI_ERR_CRYPTO;
+		goto out;
+	}
+	for (i = 0; i < sizeof(nonce); i++)
+		snprintf(nonce_hex + 2 * i, 3, "%02x", nonce[i]);
+	iso(jpki_now(), when, sizeof(when));
+	{
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "jpki-online-revoke", "which",
+		                      which, "reason", a->reason, "time", when, "nonce", nonce_hex);
+		req = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+	}
+	if (req == NULL) {
+		r = JPKI_ERR_NOMEM;
+		goto out;
+	}
+	SHA256((const uint8_t *)req, strlen(req), hash);
+	ks.rd = c.rd;
+	ks.key = key;
+	if ((r = jpki_cms_sign(hash, x, 0, key_sign_cb, &ks, &der, &len)) != 0)
+		goto out;
+	card_close(&c);
+	opened = 0;
+	if ((r = jpki_base64_encode((const uint8_t *)req, strlen(req), &b64r)) != 0 ||
+	    (r = jpki_base64_encode(der, len, &b64s)) != 0)
+		goto out;
+	{
+		json_t *o = json_pack("{s:s,s:s}", "request", b64r, "signature", b64s);
+		body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+	}
+	if (body == NULL) {
+		r = JPKI_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = fetch_json(url, body, &ans, &st)) != 0)
+		goto out;
+	if (st != 200 || (ref = json_string_value(json_object_get(ans, "ref"))) == NULL) {
+		err = json_string_value(json_object_get(ans, "error"));
+		jpki_set_detail(M("the online window refused (HTTP %ld): %s",
+		                  "オンライン窓口が受け付けませんでした（HTTP %ld）: %s"),
+		                st, err ? err : "?");
+		r = st == 409 ? JPKI_ERR_STATE : st == 403 ? JPKI_ERR_AUTH :
+		    st == 400 ? JPKI_ERR_FORMAT : JPKI_ERR_NET;
+		goto out;
+	}
+	if (a->json) {
+		json_out(json_incref(ans));
+	} else {
+		rv = json_object_get(ans, "revoked");
+		printf(M("The online window accepted the revocation.\n", "失効申請が受け付けられました。\n"));
+		printf(M("  reference number: %s\n", "  受付番号: %s\n"), ref);
+		if (json_object_get(rv, "sign") != NULL)
+			printf(M("  revoked: signature certificate (serial %s)\n",
+			         "  失効: 署名用電子証明書（シリアル番号 %s）\n"),
+			       json_string_value(json_object_get(rv, "sign")));
+		if (json_object_get(rv, "auth") != NULL)
+			printf(M("  revoked: authentication certificate (serial %s)\n",
+			         "  失効: 利用者証明用電子証明書（シリアル番号 %s）\n"),
+			       json_string_value(json_object_get(rv, "auth")));
+		printf(M("  reason: %s  at: %s\n", "  理由: %s  日時: %s\n"),
+		       json_string_value(json_object_get(ans, "reason")) ?: "?",
+		       json_string_value(json_object_get(ans, "time")) ?: "?");
+	}
+out:
+	json_decref(ans);
+	free(body);
+	free(b64r);
+	free(b64s);
+	free(der);
+	if (req != NULL) {
+		OPENSSL_cleanse(req, strlen(req));
+		free(req);
+	}
+	X509_free(x);
+	if (opened)
+		card_close(&c);
+	return r != 0 ? fail(r) : 0;
 }
 
 /* ---- main ----------------------------------------------------------------------------------- */
 
 enum {
 	O_JSON = 256, O_DETAIL, O_PEM, O_DER, O_PIN_STDIN, O_NO_STATUS, O_NO_OCSP, O_NO_CRL, O_CA,
-	O_PUBLISHED, O_URL, O_OCSP_URL, O_CRL_URL, O_CRL, O_DOB
+	O_PUBLISHED, O_URL, O_OCSP_URL, O_CRL_URL, O_CRL, O_DOB, O_REASON, O_YES
 };
 
 static const struct option longopts[] = {
@@ -1634,6 +1835,8 @@ static const struct option longopts[] = {
 	{"crl-url", required_argument, NULL, O_CRL_URL},
 	{"crl", required_argument, NULL, O_CRL},
 	{"dob", required_argument, NULL, O_DOB},
+	{"reason", required_argument, NULL, O_REASON},
+	{"yes", no_argument, NULL, O_YES},
 	{NULL, 0, NULL, 0},
 };
 
@@ -1684,6 +1887,8 @@ main(int argc, char **argv)
 		case O_OCSP_URL: a.ocsp_url = optarg; break;
 		case O_CRL_URL: a.crl_url = optarg; break;
 		case O_DOB: a.dob = optarg; break;
+		case O_REASON: a.reason = optarg; break;
+		case O_YES: a.yes = 1; break;
 		case O_CRL:
 			if (a.ncrl >= MAX_CRLS)
 				return jpki_cli_usage_error(prog, "at most %d --crl files", MAX_CRLS);
