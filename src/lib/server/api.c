@@ -1035,15 +1035,16 @@ fn_pin_init(struct call *c)
 	int r;
 
 	if ((r = arg_str(c, "resident", &resident)) != 0 ||
-	    (r = arg_int(c, "which", -1, JPKI_PIN_SIGN, JPKI_PIN_AUTH, &which)) != 0 ||
+	    (r = arg_int(c, "which", -1, 0, 1, &which)) != 0 ||
 	    (r = arg_pid(c, &pid, &pp)) != 0)
 		return r;
 	if (wire_str(c->args, "new_pin", &new_pin) != 0)
 		return bad(c, "new_pin", "a string or null");
 	snprintf(c->object, sizeof(c->object), "%s", resident);
 	memset(&act, 0, sizeof(act));
-	r = jpki_window_pin_init(c->w, resident, (jpki_pin_kind_t)which, new_pin, c->rd, c->issuer,
-	                         pp, &act);
+	/* On the wire as the certificates are numbered: 0 sign, 1 auth. */
+	r = jpki_window_pin_init(c->w, resident, which == 0 ? JPKI_PIN_SIGN : JPKI_PIN_AUTH, new_pin,
+	                         c->rd, c->issuer, pp, &act);
 	return set_act(c, &act, r);
 }
 
