@@ -10,6 +10,10 @@
  *                                     percent-encoded or not) of the DER
  *   GET  /crl/<sign|auth>/<n>.crl, /crl/<sign|auth>/<n>-delta.crl
  *   GET  /ca/sign.pem, /ca/auth.pem, /ca/fingerprints
+ *   POST /window/validity, /window/revoke, /line/suspend,
+ *        /office/login, /office/call, /office/apdu
+ *                                     the online window (api.c,
+ *                                     docs/online-window.md)
  * HEAD is answered wherever GET is.
  *
  * OCSP answers come from an in-memory cache of signed responses, keyed by
