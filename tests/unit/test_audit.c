@@ -173,17 +173,39 @@ test_cut_tail_found(void **state)
 	jpki_store_close(st);
 }
 
+/* A log whose key file is gone (lost, or not restored with a backup): no
+ * new key is made behind the operator's back; the error says what to do. */
+static void
+test_lost_key_refused(void **state)
+{
+	jpki_audit_t a, again;
+	char db[400], key[320], sub[300];
+	jpki_store_t *st = fill("lost", 2, &a, db, sizeof(db));
+
+	snprintf(sub, sizeof(sub), "%s/lost", dir);
+	snprintf(key, sizeof(key), "%s/audit.key", sub);
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(jpki_audit_open(&again, sub, st, "test_audit"), JPKI_ERR_NOT_FOUND);
+	assert_non_null(strstr(jpki_detail(), "restore the key"));
+	assert_int_equal(access(key, F_OK), -1);
+	jpki_audit_clear(&a);
+	jpki_store_close(st);
+}
+
 static void
 test_forged_without_key(void **state)
 {
 	jpki_audit_t a, other;
 	jpki_audit_report_t rep;
-	char db[400], sub[300];
+	char db[400], sub[300], key[320];
 	jpki_store_t *st = fill("forged", 3, &a, db, sizeof(db));
 
 	/* Someone with the database but another key appends: found. */
 	snprintf(sub, sizeof(sub), "%s/forger", dir);
 	assert_int_equal(jpki_file_mkdirs(sub, 0700), 0);
+	snprintf(key, sizeof(key), "%s/audit.key", sub);
+	assert_int_equal(jpki_file_write_new(key, (const uint8_t *)"0123456789abcdef0123456789abcdef",
+	                                     32, 0600), 0);
 	assert_int_equal(jpki_audit_open(&other, sub, st, "forger"), 0);
 	assert_int_equal(jpki_audit_append(&other, "x", "revoke", "sign 01", "ok", ""), 0);
 	assert_int_equal(jpki_audit_verify(&a, &rep), JPKI_ERR_VERIFY);
@@ -284,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_reordered_entries_named),
 		cmocka_unit_test(test_cut_tail_found),
 		cmocka_unit_test(test_forged_without_key),
+		cmocka_unit_test(test_lost_key_refused),
 		cmocka_unit_test(test_rolls_back_with_act),
 		cmocka_unit_test(test_docs),
 	};

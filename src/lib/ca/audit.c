@@ -78,6 +78,20 @@ jpki_audit_open(jpki_audit_t *a, const char *dir, jpki_store_t *st, const char *
 		return JPKI_ERR_INVALID_ARG;
 	r = read_key(path, key);
 	if (r == JPKI_ERR_NOT_FOUND) {
+		int64_t last = 0;
+		uint8_t prev[JPKI_AUDIT_MAC_LEN];
+		/* A log with entries and no key: the key was lost or not restored
+		 * with a backup.  A new key would make every entry look forged, and
+		 * the chain could never be checked again: refuse, and say so. */
+		if ((r = jpki_store_audit_last(st, &last, prev)) != 0)
+			goto out;
+		if (last > 0) {
+			jpki_set_detail("%s is missing but the audit log has %lld entries: restore the "
+			                "key from its backup (a new key would make the log unverifiable)",
+			                path, (long long)last);
+			r = JPKI_ERR_NOT_FOUND;
+			goto out;
+		}
 		/* The first program to audit here makes the key.  Two at once:
 		 * O_EXCL lets one win, and the other reads its key. */
 		if (RAND_priv_bytes(key, sizeof(key)) != 1) {
