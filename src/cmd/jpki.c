@@ -674,7 +674,8 @@ cmd_cert(struct args *a)
 		return jpki_cli_usage_error(prog, "cert show: which certificate? sign, auth, sign-ca or auth-ca");
 	if (a->pem && a->der)
 		return jpki_cli_usage_error(prog, "--pem or --der, not both");
-	if ((r = card_open(a, &c, 0)) != 0)
+	/* Showing the auth certificate warns about it below: not twice. */
+	if ((r = card_open(a, &c, fid == JPKI_EF_AUTH_CERT)) != 0)
 		return fail(r);
 	if (fid == JPKI_EF_SIGN_CERT && (r = ask_pin(a, &c, JPKI_PIN_SIGN, NULL, NULL, 0)) != 0)
 		goto out;
