@@ -722,7 +722,9 @@ jpki_notice_render(const jpki_act_t *act, const jpki_resident_t *res, const char
 		row(&d, ja ? "カード番号" : "Card number", act->card, sizeof(act->card));
 
 	section(&d, ja ? "手続の内容" : "What was done");
-	row(&d, ja ? "内容" : "Act", at->summary[d.ja], (size_t)-1);
+	row(&d, ja ? "内容" : "Act",
+	    act->state == JPKI_ACT_UNDONE ? (ja ? "この手続は取り消されました。" : "This act was undone.")
+	                                  : at->summary[d.ja], (size_t)-1);
 	serial_row(&d, ja ? "署名用電子証明書" : "Signature certificate", ja ? "発行" : "issued",
 	           act->sign_new, sizeof(act->sign_new));
 	serial_row(&d, ja ? "署名用電子証明書" : "Signature certificate",

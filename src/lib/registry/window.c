@@ -1157,9 +1157,10 @@ jpki_window_revoke(jpki_window_t *w, const char *resident, int which, jpki_windo
 	if (w->remote != NULL)
 		return remote_revoke(w, resident, which, why, pid, act);
 	memset(act, 0, sizeof(*act));
+	/* A pending act first: its reference says more than "no card". */
 	if ((r = reg_act_new(w, JPKI_ACT_REVOKE, resident, pid, act)) != 0 ||
-	    (r = resident_card(w, resident, NULL, &card)) != 0 ||
-	    (r = no_pending(w, resident)) != 0)
+	    (r = no_pending(w, resident)) != 0 ||
+	    (r = resident_card(w, resident, NULL, &card)) != 0)
 		return r;
 	snprintf(act->card, sizeof(act->card), "%s", card.number);
 	act->reason = reason;
@@ -1276,8 +1277,9 @@ jpki_window_release(jpki_window_t *w, const char *resident, const jpki_photo_id_
 		revoked = 1;
 	}
 	card.state = JPKI_CARD_ACTIVE;
-	snprintf(act->detail, sizeof(act->detail), "hold on card %s lifted:%s%s", card.number,
-	         released ? " authentication certificate released;" : "",
+	snprintf(act->detail, sizeof(act->detail), "hold on card %s lifted:%s%s%s", card.number,
+	         released ? " authentication certificate released" : "",
+	         released && revoked ? ";" : "",
 	         revoked ? " signature certificate revoked (it cannot be released, L8): a new one "
 	                   "can be issued now" : "");
 	return finish(w, act, &card);
