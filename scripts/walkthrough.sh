@@ -545,10 +545,9 @@ walk_renew() {
 	w_show notice
 	w_do renew.auth 0 jpki-office -d ca renew "$WALK_RES" auth --pin-stdin "${WALK_ID[@]}" || return
 	WALK_AUTH_PIN=3719
-	# After the renewals, not before: under JPKI_NOW, jpkid's OCSP clock runs
-	# on from its start, but its online window (/window/*) keeps the start
-	# time itself (jpki_now()), so certificates issued after the start would
-	# be "not valid before" there for the whole run.
+	# jpkid's clock starts at its JPKI_NOW and runs on from there; the
+	# walkthrough's clock has just jumped years ahead, so jpkid follows it
+	# by a restart (after the renewals, so it is on the moved clock).
 	walk_stop_one jpkid
 	_w_start_jpkid || return
 	w_say "jpkid restarted on the moved clock"

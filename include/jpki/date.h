@@ -66,6 +66,12 @@ void jpki_date_add_months(const jpki_date_t *d, int n, jpki_date_t *out);
  * overrides the clock, so tests and demos can walk a resident through years.
  */
 time_t jpki_now(void);
+/*
+ * For a long-running server (jpkid): from now on jpki_now() starts at
+ * JPKI_NOW, if set, and moves on with the real clock, instead of standing
+ * still.  Call once, before any thread starts.
+ */
+void jpki_now_run_on(void);
 
 /* Era of d, and the year within it (1 = 元年).  JPKI_ERR_DATE before 1868-01-25. */
 int jpki_era_of(const jpki_date_t *d, int *era, int *era_year);

@@ -12,6 +12,7 @@
 
 #include "jpki/cli.h"
 #include "jpki/config.h"
+#include "jpki/date.h"
 #include "jpki/error.h"
 #include "jpki/file.h"
 #include "jpki/server.h"
@@ -116,6 +117,9 @@ main(int argc, char **argv)
 	if (optind < argc)
 		return jpki_cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
 
+	/* Under JPKI_NOW (tests, demos) the server's clock starts there and runs
+	 * on, for the online window as for OCSP. */
+	jpki_now_run_on();
 	/* Defaults, then the file, then the command line. */
 	jpki_server_opts_init(&o);
 	if (config != NULL && (r = jpki_server_opts_load(config, &o, &cfg)) != 0)

@@ -18,7 +18,7 @@
 JPKID_PID=
 
 jpkid_trap() {
-	trap '_jpkid_rc=$?; ! declare -F jpkid_exit_hook >/dev/null || jpkid_exit_hook; [ -z "$JPKID_PID" ] || kill -9 "$JPKID_PID" 2>/dev/null || true; (exit $_jpkid_rc); _lib_cleanup' EXIT
+	trap '_jpkid_rc=$?; set +e; ! declare -F jpkid_exit_hook >/dev/null || jpkid_exit_hook; [ -z "$JPKID_PID" ] || kill -9 "$JPKID_PID" 2>/dev/null || true; (exit $_jpkid_rc); _lib_cleanup' EXIT
 }
 
 start_jpkid() {

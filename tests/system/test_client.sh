@@ -56,7 +56,7 @@ cleanup_servers() {
 	stop_pid "$JPKID_PID"
 }
 # The status the test ends with goes through to _card_cleanup (it reads $?).
-trap 'rc=$?; cleanup_servers; (exit "$rc"); _card_cleanup' EXIT
+trap 'rc=$?; set +e; cleanup_servers; (exit "$rc"); _card_cleanup' EXIT
 
 # wait_port PORT: until something listens on PORT (bounded).  Asked of the
 # kernel (ss), not by connecting: a probe connection that sends nothing

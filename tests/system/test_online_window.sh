@@ -26,7 +26,7 @@ card_setup
 JPKID_PID=
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"
-trap 'rc=$?; [ -z "$JPKID_PID" ] || { kill -TERM "$JPKID_PID" 2>/dev/null; wait "$JPKID_PID" 2>/dev/null; }; (exit "$rc"); _card_cleanup' EXIT
+trap 'rc=$?; set +e; [ -z "$JPKID_PID" ] || { kill -TERM "$JPKID_PID" 2>/dev/null; wait "$JPKID_PID" 2>/dev/null; }; (exit "$rc"); _card_cleanup' EXIT
 
 D=$T/ca
 ID=(--id-kind passport --id-number TK1234567)

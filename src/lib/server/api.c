@@ -1630,7 +1630,9 @@ api_svc_new(const jpki_server_opts_t *o, struct api_svc **out)
 	snprintf(a->ca_dir, sizeof(a->ca_dir), "%s", o->ca_dir);
 	pthread_mutex_init(&a->mu, NULL);
 	if (key != NULL && *key != '\0' && (r = jpki_x509_load_privkey(key, &a->issuer)) != 0) {
-		jpki_set_detail("issuer_key %s: %s", key, jpki_detail());
+		char why[256];
+		snprintf(why, sizeof(why), "%s", jpki_detail()); /* not the buffer being written */
+		jpki_set_detail("the card issuer's key (issuer_key or $JPKI_ISSUER_KEY): %s", why);
 		api_svc_free(a);
 		return r;
 	}
