@@ -57,6 +57,12 @@ int jpki_rd_u32be(jpki_rd_t *r, uint32_t *v);
 int jpki_rd_bytes(jpki_rd_t *r, size_t n, const uint8_t **p);
 int jpki_rd_copy(jpki_rd_t *r, void *dst, size_t n);
 
+/* Upper-case hex of the n bytes at p into out (2n + 1 bytes, NUL-terminated). */
+void jpki_hex_encode(const uint8_t *p, size_t n, char *out);
+/* Strict hex (either case, even length, nothing else) into out; *len bytes.
+ * JPKI_ERR_FORMAT, or JPKI_ERR_TOO_LARGE for more than max bytes. */
+int jpki_hex_decode(const char *s, uint8_t *out, size_t max, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

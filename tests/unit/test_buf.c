@@ -75,6 +75,29 @@ test_strerror(void **state)
 	setenv("LANG", "C", 1);
 }
 
+static void
+test_hex(void **state)
+{
+	const uint8_t in[] = {0x00, 0x9f, 0xa0, 0xff};
+	uint8_t out[4];
+	char hex[9];
+	size_t n = 99;
+
+	(void)state;
+	jpki_hex_encode(in, sizeof(in), hex);
+	assert_string_equal(hex, "009FA0FF");
+	assert_int_equal(jpki_hex_decode("009fA0Ff", out, sizeof(out), &n), 0);
+	assert_int_equal(n, 4);
+	assert_memory_equal(out, in, 4);
+	assert_int_equal(jpki_hex_decode("", out, sizeof(out), &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(jpki_hex_decode("0", out, sizeof(out), &n), JPKI_ERR_FORMAT);
+	assert_int_equal(jpki_hex_decode("0g", out, sizeof(out), &n), JPKI_ERR_FORMAT);
+	assert_int_equal(jpki_hex_decode(" 00", out, sizeof(out), &n), JPKI_ERR_FORMAT);
+	assert_int_equal(jpki_hex_decode("0000000000", out, sizeof(out), &n), JPKI_ERR_TOO_LARGE);
+	assert_int_equal(n, 0);
+}
+
 int
 main(void)
 {
@@ -83,6 +106,7 @@ main(void)
 		cmocka_unit_test(test_buf_printf_steal),
 		cmocka_unit_test(test_rd_bounds),
 		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_hex),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -208,3 +208,48 @@ jpki_rd_u32be(jpki_rd_t *r, uint32_t *v)
 	*v = ((uint32_t)x[0] << 24) | ((uint32_t)x[1] << 16) | ((uint32_t)x[2] << 8) | x[3];
 	return 0;
 }
+
+void
+jpki_hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+jpki_hex_decode(const char *s, uint8_t *out, size_t max, size_t *len)
+{
+	size_t n = strlen(s), i;
+
+	*len = 0;
+	if (n % 2 != 0)
+		return JPKI_ERR_FORMAT;
+	if (n / 2 > max)
+		return JPKI_ERR_TOO_LARGE;
+	for (i = 0; i < n / 2; i++) {
+		int hi = hex_digit((unsigned char)s[2 * i]), lo = hex_digit((unsigned char)s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return JPKI_ERR_FORMAT;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return 0;
+}

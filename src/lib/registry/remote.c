@@ -278,43 +278,6 @@ wipe_request(json_t *args)
 	wipe_str_member(pins, "auth");
 }
 
-static int
-hexval(int c)
-{
-	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-
-/* Strict hex into out[max]; JPKI_ERR_FORMAT for anything else. */
-static int
-unhex(const char *s, uint8_t *out, size_t max, size_t *len)
-{
-	size_t n = strlen(s), i;
-
-	*len = 0;
-	if (n % 2 != 0 || n / 2 > max)
-		return JPKI_ERR_FORMAT;
-	for (i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return JPKI_ERR_FORMAT;
-	for (i = 0; i < n / 2; i++)
-		out[i] = (uint8_t)(hexval(s[2 * i]) << 4 | hexval(s[2 * i + 1]));
-	*len = n / 2;
-	return 0;
-}
-
-static void
-tohex(const uint8_t *p, size_t n, char *out)
-{
-	static const char d[] = "0123456789ABCDEF";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* One card command of the session carried out on rd: the reply to send. */
 static json_t *
 card_step(jpki_reader_t *rd, const char *session, const json_t *ans)
@@ -337,14 +300,14 @@ card_step(jpki_reader_t *rd, const char *session, const json_t *ans)
 		return json_pack("{s:s,s:s}", "session", session, "rsp", "");
 	}
 	if (wire_str(ans, "apdu", &apdu) != 0 || apdu == NULL ||
-	    unhex(apdu, cmd, sizeof(cmd), &n) != 0 || n < 4) {
+	    jpki_hex_decode(apdu, cmd, sizeof(cmd), &n) != 0 || n < 4) {
 		jpki_set_detail("the server sent a card command that is not a short APDU in hex");
 		r = JPKI_ERR_FORMAT;
 		goto fail;
 	}
 	if ((r = jpki_reader_transmit(rd, cmd, n, rsp, sizeof(rsp), &m)) != 0)
 		goto fail;
-	tohex(rsp, m, hex);
+	jpki_hex_encode(rsp, m, hex);
 	OPENSSL_cleanse(cmd, sizeof(cmd)); /* a VERIFY or CHANGE carries a PIN */
 	OPENSSL_cleanse(rsp, sizeof(rsp));
 	{
@@ -912,7 +875,7 @@ remote_cert_get(jpki_window_t *w, jpki_ca_kind_t kind, const uint8_t *serial, si
 	memset(rec, 0, sizeof(*rec));
 	if (len == 0 || len > JPKI_SERIAL_MAX)
 		return JPKI_ERR_INVALID_ARG;
-	tohex(serial, len, hex);
+	jpki_hex_encode(serial, len, hex);
 	if ((r = call(w, "cert_get", json_pack("{s:i,s:s}", "kind", (int)kind, "serial", hex), NULL,
 	              &res)) != 0)
 		goto out;
@@ -924,7 +887,7 @@ remote_cert_get(jpki_window_t *w, jpki_ca_kind_t kind, const uint8_t *serial, si
 	}
 	rec->ca = kind;
 	if (wire_str(c, "serial", &s) != 0 || s == NULL ||
-	    unhex(s, rec->serial, sizeof(rec->serial), &rec->serial_len) != 0) {
+	    jpki_hex_decode(s, rec->serial, sizeof(rec->serial), &rec->serial_len) != 0) {
 		jpki_set_detail("cert.serial: not a serial");
 		goto out;
 	}

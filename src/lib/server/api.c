@@ -34,6 +34,7 @@
 #include <openssl/x509v3.h>
 
 #include "jpki/audit.h"
+#include "jpki/buf.h"
 #include "jpki/ca.h"
 #include "jpki/date.h"
 #include "jpki/error.h"
@@ -165,38 +166,6 @@ iso_parse(const char *s, time_t *t)
 	return 0;
 }
 
-static void
-hex_of(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789ABCDEF";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
-unhex(const char *s, uint8_t *out, size_t max, size_t *len)
-{
-	size_t n = strlen(s), i;
-
-	if (n % 2 != 0 || n / 2 > max)
-		return JPKI_ERR_FORMAT;
-	for (i = 0; i < n / 2; i++) {
-		int hi = s[2 * i], lo = s[2 * i + 1];
-		if (!isxdigit(hi) || !isxdigit(lo))
-			return JPKI_ERR_FORMAT;
-		hi = isdigit(hi) ? hi - '0' : (tolower(hi) - 'a' + 10);
-		lo = isdigit(lo) ? lo - '0' : (tolower(lo) - 'a' + 10);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*len = n / 2;
-	return 0;
-}
-
 /* The body as a JSON object (at most API_BODY_MAX, no duplicate keys). */
 static json_t *
 body_json(const struct api_req *rq, char *err, size_t errlen)
@@ -310,7 +279,7 @@ token_new(struct api_svc *a, const char *op, char hex[2 * TOKEN_BYTES + 1], time
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return JPKI_ERR_CRYPTO;
-	hex_of(raw, sizeof(raw), hex);
+	jpki_hex_encode(raw, sizeof(raw), hex);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	pthread_mutex_lock(&a->mu);
 	for (i = 0; i < TOKENS_MAX && slot == TOKENS_MAX; i++)
@@ -383,7 +352,7 @@ h_validity(struct api_svc *a, const struct api_req *rq, struct api_resp *out)
 	if (ai != NULL && ai->length > 0 && (size_t)ai->length <= JPKI_SERIAL_MAX) {
 		memcpy(sn, ai->data, (size_t)ai->length);
 		snlen = (size_t)ai->length;
-		hex_of(sn, snlen, serial);
+		jpki_hex_encode(sn, snlen, serial);
 	}
 	if (found && snlen > 0 &&
 	    jpki_store_cert_get(jpki_ca_store(jpki_window_ca(w)), kind, sn, snlen, 0, &rec) == 0) {
@@ -540,7 +509,7 @@ h_revoke(struct api_svc *a, const struct api_req *rq, struct api_resp *out)
 	}
 	snlen = (size_t)ai->length;
 	memcpy(sn, ai->data, snlen);
-	hex_of(sn, snlen, serial);
+	jpki_hex_encode(sn, snlen, serial);
 	if (jpki_store_cert_get(jpki_ca_store(jpki_window_ca(w)), kind, sn, snlen, 0, &rec) != 0) {
 		snprintf(err, sizeof(err), "the signer's certificate %s was never issued here", serial);
 		goto refuse;
@@ -1112,14 +1081,14 @@ fn_cert_get(struct call *c)
 
 	if ((r = arg_int(c, "kind", -1, 0, 1, &kind)) != 0 || (r = arg_str(c, "serial", &hex)) != 0)
 		return r;
-	if (unhex(hex, sn, sizeof(sn), &n) != 0 || n == 0)
+	if (jpki_hex_decode(hex, sn, sizeof(sn), &n) != 0 || n == 0)
 		return bad(c, "serial", "a serial number in hex");
 	snprintf(c->object, sizeof(c->object), "%s/%s", kind == 0 ? "sign" : "auth", hex);
 	memset(&rec, 0, sizeof(rec));
 	if ((r = jpki_store_cert_get(jpki_ca_store(jpki_window_ca(c->w)), (jpki_ca_kind_t)kind, sn,
 	                             n, 1, &rec)) != 0)
 		return r;
-	hex_of(rec.serial, rec.serial_len, shex);
+	jpki_hex_encode(rec.serial, rec.serial_len, shex);
 	if (rec.der != NULL && (r = jpki_base64_encode(rec.der, rec.der_len, &b64)) != 0) {
 		jpki_cert_rec_clear(&rec);
 		return r;
@@ -1407,7 +1376,7 @@ session_answer(struct session *s, struct api_resp *out)
 		if (s->reset) {
 			j = json_pack("{s:s,s:b}", "session", s->id, "reset", 1);
 		} else {
-			hex_of(s->cmd, s->cmd_len, hex);
+			jpki_hex_encode(s->cmd, s->cmd_len, hex);
 			j = json_pack("{s:s,s:s}", "session", s->id, "apdu", hex);
 			OPENSSL_cleanse(hex, sizeof(hex));
 		}
@@ -1477,7 +1446,7 @@ h_call(struct api_svc *a, const struct api_req *rq, struct api_resp *out, const 
 			json_decref(body);
 			return answer_error(out, 500, "no randomness");
 		}
-		hex_of(raw, sizeof(raw), s->id);
+		jpki_hex_encode(raw, sizeof(raw), s->id);
 	}
 	s->used = 1;
 	s->svc = a;
@@ -1564,7 +1533,7 @@ h_apdu(struct api_svc *a, const struct api_req *rq, struct api_resp *out, const 
 	} else if (s->reset) {
 		s->rsp_err = 0;
 		s->have_rsp = 1;
-	} else if ((r = unhex(rsp, s->rsp, sizeof(s->rsp), &s->rsp_len)) != 0 || s->rsp_len < 2) {
+	} else if ((r = jpki_hex_decode(rsp, s->rsp, sizeof(s->rsp), &s->rsp_len)) != 0 || s->rsp_len < 2) {
 		pthread_mutex_unlock(&s->mu);
 		json_decref(body);
 		return answer_error(out, 400, "rsp: the card's answer in hex, with SW1 SW2");
