@@ -354,8 +354,13 @@ expect_one_line_err 'no card in the reader: .*insert your Individual Number Card
 expect_exit 33 env LC_ALL=ja_JP.UTF-8 "$J" -r "$R0" card
 expect_one_line_err 'カードが挿入されていません'
 run_ok "$J" revoke --help
-expect_exit 22 "$J" revoke
-expect_one_line_err 'not available yet'
+expect_output_has "online window"
+expect_exit 2 "$J" revoke
+expect_one_line_err 'reason lost\|stolen\|broken\|misused\|voluntary'
+# The online revocation itself is in test_online_window; without the card it
+# says so before anything is sent.
+expect_exit 33 jp revoke both --reason lost --yes
+expect_one_line_err 'no card in the reader'
 
 cleanup_servers
 HTTP_PID= OCSP_PID= SVC_PID= JPKID_PID=
