@@ -121,3 +121,314 @@ http_etag_matches(const char *header, const char *etag)
 	}
 	return 0;
 }
+
+/* ---- requests ---- */
+
+/* RFC 9110 tchar. */
+static int
+is_tchar(unsigned char ch)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+		return 1;
+	return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+static int
+lower(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+}
+
+/* Case-insensitive equality of s[0..n) and the lower-case word w. */
+static int
+word_is(const char *s, size_t n, const char *w)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (w[i] == '\0' || lower((unsigned char)s[i]) != w[i])
+			return 0;
+	return w[n] == '\0';
+}
+
+/* Does the comma-separated list s[0..n) hold the token w (lower case)? */
+static int
+list_has(const char *s, size_t n, const char *w)
+{
+	size_t i = 0, b, e;
+
+	while (i < n) {
+		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+			i++;
+		b = i;
+		while (i < n && s[i] != ',')
+			i++;
+		e = i;
+		while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+			e--;
+		if (e > b && word_is(s + b, e - b, w))
+			return 1;
+	}
+	return 0;
+}
+
+/* Where the head ends (just past its blank line), 0 if not within lim. */
+static size_t
+head_end(const char *buf, size_t lim)
+{
+	size_t i = 0, start;
+
+	/* Empty lines before the request line (RFC 9112 2.2). */
+	while (i < lim && (buf[i] == '\n' || (buf[i] == '\r' && i + 1 < lim && buf[i + 1] == '\n')))
+		i += buf[i] == '\r' ? 2 : 1;
+	/* The first line is not empty; the next empty one ends the head. */
+	for (start = i; i < lim; i++) {
+		if (buf[i] != '\n')
+			continue;
+		if (i == start || (i == start + 1 && buf[start] == '\r'))
+			return i + 1;
+		start = i + 1;
+	}
+	return 0;
+}
+
+int
+http_request_parse(char *buf, size_t len, struct http_req *rq)
+{
+	size_t lim = len < HTTP_HEAD_MAX ? len : HTTP_HEAD_MAX, end, i, b, e, n;
+	int seen_cl = 0, seen_te = 0, close = 0, keep = 0;
+	char *line, *p, *q;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->content_length = -1;
+	if ((end = head_end(buf, lim)) == 0)
+		return len >= HTTP_HEAD_MAX ? -431 : 0;
+	/* Every line ends in LF (CR LF or a bare LF); a CR elsewhere is malformed. */
+	for (i = 0; i < end; i++)
+		if (buf[i] == '\r' && buf[i + 1] != '\n')
+			return -400;
+	i = 0;
+	while (buf[i] == '\r' || buf[i] == '\n')
+		i++;
+
+	/* The request line: METHOD SP TARGET SP HTTP/1.x */
+	line = buf + i;
+	for (p = line; is_tchar((unsigned char)*p); p++)
+		;
+	if (p == line || *p != ' ' || p - line > 32)
+		return -400;
+	n = (size_t)(p - line);
+	rq->method = (n == 3 && memcmp(line, "GET", 3) == 0) ? HTTP_M_GET :
+	             (n == 4 && memcmp(line, "HEAD", 4) == 0) ? HTTP_M_HEAD :
+	             (n == 4 && memcmp(line, "POST", 4) == 0) ? HTTP_M_POST : HTTP_M_OTHER;
+	q = ++p;
+	while ((unsigned char)*p > 0x20 && *p != 0x7f)
+		p++;
+	if (p == q || *p != ' ')
+		return -400;
+	*p++ = '\0';
+	rq->target = q;
+	q = strchr(q, '?');
+	if (q != NULL)
+		*q = '\0';
+	if (buf + end - p < 9 || memcmp(p, "HTTP/", 5) != 0 || p[5] < '0' || p[5] > '9' || p[6] != '.' || p[7] < '0' ||
+	    p[7] > '9' || (p[8] != '\r' && p[8] != '\n'))
+		return -400;
+	if (p[5] != '1' || p[7] > '1')
+		return -505;
+	rq->minor = p[7] - '0';
+	i = (size_t)(p + 8 - buf) + (p[8] == '\r' ? 2 : 1);
+
+	/* Headers up to the blank line. */
+	while (i < end && buf[i] != '\r' && buf[i] != '\n') {
+		char *name = buf + i, *val;
+		size_t nl, vl;
+		if (buf[i] == ' ' || buf[i] == '\t')
+			return -400; /* obsolete line folding */
+		for (b = i; b < end && is_tchar((unsigned char)buf[b]); b++)
+			;
+		if (b == i || buf[b] != ':')
+			return -400; /* no name, or space before the colon */
+		nl = b - i;
+		for (b++; buf[b] == ' ' || buf[b] == '\t'; b++)
+			;
+		for (e = b; buf[e] != '\r' && buf[e] != '\n'; e++) {
+			unsigned char ch = (unsigned char)buf[e];
+			if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+				return -400;
+		}
+		i = e + (buf[e] == '\r' ? 2 : 1);
+		while (e > b && (buf[e - 1] == ' ' || buf[e - 1] == '\t'))
+			e--;
+		val = buf + b;
+		vl = e - b;
+		buf[e] = '\0';
+		if (word_is(name, nl, "content-length")) {
+			int64_t v = 0;
+			if (seen_cl++ || vl == 0 || vl > 18)
+				return -400;
+			for (b = 0; b < vl; b++) {
+				if (val[b] < '0' || val[b] > '9')
+					return -400;
+				v = v * 10 + (val[b] - '0');
+			}
+			rq->content_length = v;
+		} else if (word_is(name, nl, "transfer-encoding")) {
+			if (seen_te++)
+				return -400;
+			if (!word_is(val, vl, "chunked"))
+				return -501;
+			rq->chunked = 1;
+		} else if (word_is(name, nl, "connection")) {
+			close |= list_has(val, vl, "close");
+			keep |= list_has(val, vl, "keep-alive");
+		} else if (word_is(name, nl, "expect")) {
+			rq->expect_continue = word_is(val, vl, "100-continue");
+		} else if (word_is(name, nl, "if-none-match")) {
+			if (rq->if_none_match == NULL)
+				rq->if_none_match = val;
+		} else if (word_is(name, nl, "if-modified-since")) {
+			if (rq->if_modified_since == NULL)
+				rq->if_modified_since = val;
+		} else if (word_is(name, nl, "authorization")) {
+			if (rq->authorization == NULL)
+				rq->authorization = val;
+		}
+	}
+	if (seen_cl && seen_te)
+		return -400; /* RFC 9112 6.1: a request smuggler's signature */
+	rq->keep_alive = rq->minor == 1 ? !close : keep && !close;
+	return (int)end;
+}
+
+enum { CK_SIZE, CK_EXT, CK_SIZE_LF, CK_DATA, CK_DATA_CR, CK_DATA_LF, CK_TRAILER, CK_TLINE,
+       CK_TLINE_LF, CK_END_LF };
+
+#define CK_LINE_MAX 1024     /* a chunk-size line with its extensions */
+#define CK_TRAILER_MAX 8192  /* the trailer section */
+
+static int
+hexval(unsigned char ch)
+{
+	return (ch >= '0' && ch <= '9') ? ch - '0' : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10 :
+	       (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10 : -1;
+}
+
+int
+http_chunked_decode(struct http_chunked *c, const uint8_t *in, size_t n, size_t *used,
+                    uint8_t *out, size_t *out_len, size_t out_max)
+{
+	size_t i = 0, k;
+	int v;
+
+	*used = 0;
+	while (i < n) {
+		unsigned char ch = in[i];
+		switch (c->state) {
+		case CK_SIZE:
+			if ((v = hexval(ch)) >= 0) {
+				if (++c->digits > 15)
+					return -413;
+				c->left = c->left * 16 + (uint64_t)v;
+				if (c->left > out_max - *out_len)
+					return -413;
+				i++;
+				break;
+			}
+			if (c->digits == 0)
+				return -400;
+			if (ch == ';' || ch == ' ' || ch == '\t') {
+				c->state = CK_EXT;
+				c->line = 0;
+			} else if (ch == '\r') {
+				c->state = CK_SIZE_LF;
+			} else if (ch == '\n') {
+				c->state = c->left ? CK_DATA : CK_TRAILER;
+				c->trailer = 0;
+			} else {
+				return -400;
+			}
+			i++;
+			break;
+		case CK_EXT:
+			if (ch == '\r' || ch == '\n') {
+				c->state = CK_SIZE;
+				continue; /* ends the line as above */
+			}
+			if (++c->line > CK_LINE_MAX || (ch < 0x20 && ch != '\t') || ch == 0x7f)
+				return -400;
+			i++;
+			break;
+		case CK_SIZE_LF:
+			if (ch != '\n')
+				return -400;
+			c->state = c->left ? CK_DATA : CK_TRAILER;
+			c->trailer = 0;
+			i++;
+			break;
+		case CK_DATA:
+			k = n - i < c->left ? n - i : (size_t)c->left;
+			memcpy(out + *out_len, in + i, k);
+			*out_len += k;
+			c->left -= k;
+			i += k;
+			if (c->left == 0)
+				c->state = CK_DATA_CR;
+			break;
+		case CK_DATA_CR:
+			if (ch == '\r')
+				c->state = CK_DATA_LF;
+			else if (ch == '\n')
+				c->state = CK_SIZE, c->digits = 0;
+			else
+				return -400;
+			i++;
+			break;
+		case CK_DATA_LF:
+			if (ch != '\n')
+				return -400;
+			c->state = CK_SIZE;
+			c->digits = 0;
+			i++;
+			break;
+		case CK_TRAILER: /* at the start of a trailer line, or the final empty one */
+			if (ch == '\r') {
+				c->state = CK_END_LF;
+				i++;
+				break;
+			}
+			if (ch == '\n') {
+				*used = i + 1;
+				return 1;
+			}
+			c->state = CK_TLINE;
+			break;
+		case CK_TLINE:
+			if (++c->trailer > CK_TRAILER_MAX)
+				return -400;
+			if (ch == '\r')
+				c->state = CK_TLINE_LF;
+			else if (ch == '\n')
+				c->state = CK_TRAILER;
+			else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+				return -400;
+			i++;
+			break;
+		case CK_TLINE_LF:
+			if (ch != '\n')
+				return -400;
+			c->state = CK_TRAILER;
+			i++;
+			break;
+		case CK_END_LF:
+			if (ch != '\n')
+				return -400;
+			*used = i + 1;
+			return 1;
+		default:
+			return -400;
+		}
+	}
+	*used = n;
+	return 0;
+}

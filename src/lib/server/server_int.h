@@ -70,6 +70,57 @@ int http_crl_path_parse(const char *rest, jpki_ca_kind_t *kind, int64_t *partiti
 int http_etag_matches(const char *header, const char *etag);
 
 /*
+ * HTTP/1.1 requests as jpkid's own server reads them (http.c): bounded,
+ * in place, no allocation.  Fuzzed by fuzz/fuzz_http_request.c.
+ */
+#define HTTP_HEAD_MAX 8192       /* request line and headers, blank line included */
+
+enum { HTTP_M_OTHER = 0, HTTP_M_GET = 1, HTTP_M_HEAD = 2, HTTP_M_POST = 4 };
+
+struct http_req {
+	unsigned method;             /* HTTP_M_*; HTTP_M_OTHER for any other token */
+	char *target;                /* as sent, the query cut off; NUL-terminated in place */
+	int minor;                   /* HTTP/1.minor: 0 or 1 */
+	int keep_alive;              /* the connection may carry another request */
+	int expect_continue;         /* "Expect: 100-continue" */
+	int chunked;                 /* "Transfer-Encoding: chunked" */
+	int64_t content_length;      /* -1 when not given */
+	const char *if_none_match;   /* the first of each, NUL-terminated, or NULL */
+	const char *if_modified_since;
+	const char *authorization;
+};
+
+/*
+ * Parse the head of a request at buf[0..len), writing NULs into it.  The
+ * head's length (request line, headers and the blank line; empty lines
+ * before the request line count too) when it is complete; 0 when more bytes
+ * are needed (no blank line yet and len < HTTP_HEAD_MAX, buf untouched); or
+ * minus an HTTP status: 400 malformed (bare CR, folded or duplicated
+ * framing headers, Content-Length with Transfer-Encoding, a bad token),
+ * 431 a head over HTTP_HEAD_MAX, 501 a transfer coding other than chunked,
+ * 505 a version other than HTTP/1.0 and HTTP/1.1.
+ */
+int http_request_parse(char *buf, size_t len, struct http_req *rq);
+
+/* The state of a chunked body being read; zero it before the first call. */
+struct http_chunked {
+	int state;
+	uint64_t left;               /* bytes left in the chunk, or its size so far */
+	unsigned digits;
+	size_t line;                 /* bytes of a chunk extension or trailer line */
+	size_t trailer;              /* bytes of trailer section */
+};
+
+/*
+ * Decode chunked data in[0..n) into out[*out_len..out_max).  *used: bytes of
+ * in taken.  1 at the end of the body (last chunk and trailers read; what
+ * follows in in belongs to the next request), 0 when all of in was taken
+ * and more is needed, -400 malformed, -413 the body would pass out_max.
+ */
+int http_chunked_decode(struct http_chunked *c, const uint8_t *in, size_t n, size_t *used,
+                        uint8_t *out, size_t *out_len, size_t out_max);
+
+/*
  * The online window's JSON API (api.c): every path under /window/, /line/
  * and /office/.  Independent of the HTTP layer, which hands it the request
  * whole and sends back what it fills in.  A call may take a while (a card
