@@ -234,6 +234,33 @@ produce(struct ocsp_svc *s, int ca, int alg, const uint8_t *serial, size_t len,
 	return 0;
 }
 
+/* Set a->der to a copy of der[0..len): in the caller's buffer when it fits. */
+static int
+answer_copy(struct ocsp_answer *a, const uint8_t *der, size_t len)
+{
+	if (a->buf != NULL && len <= a->cap) {
+		a->der = a->buf;
+	} else if ((a->der = malloc(len)) == NULL) {
+		return JPKI_ERR_NOMEM;
+	}
+	memcpy(a->der, der, len);
+	a->len = len;
+	return 0;
+}
+
+/* Take a malloc'd der into a (moved into the caller's buffer if it fits). */
+static void
+answer_take(struct ocsp_answer *a, uint8_t *der, size_t len)
+{
+	if (a->buf != NULL && len <= a->cap) {
+		memcpy(a->buf, der, len);
+		free(der);
+		der = a->buf;
+	}
+	a->der = der;
+	a->len = len;
+}
+
 /* Put e in the table unless a status changed since seq g was read (then the
  * response may say an old status), or the table is full.  Takes e. */
 static void
@@ -282,10 +309,8 @@ cache_get(struct ocsp_svc *s, int ca, int alg, const uint8_t *serial, size_t len
 			continue;
 		if (now >= e->next_update - s->serve_margin || now < e->produced)
 			break; /* the producer is behind: make a fresh one */
-		if ((a->der = malloc(e->len)) == NULL)
+		if (answer_copy(a, e->der, e->len) != 0)
 			break;
-		memcpy(a->der, e->der, e->len);
-		a->len = e->len;
 		a->http_cacheable = 1;
 		a->produced = e->produced;
 		a->next_update = e->next_update;
@@ -356,12 +381,8 @@ answer_error(struct ocsp_answer *a, int status, const char *what)
 	uint8_t b[5];
 	size_t n = jpki_ocsp_error_response(status, b);
 
-	if ((a->der = malloc(n)) == NULL)
-		return JPKI_ERR_NOMEM;
-	memcpy(a->der, b, n);
-	a->len = n;
 	a->what = what;
-	return 0;
+	return answer_copy(a, b, n);
 }
 
 static int
@@ -381,6 +402,8 @@ answer_one(struct ocsp_svc *s, int ca, const jpki_ocsp_certid_t *id, struct ocsp
 	jpki_ocsp_single_t sr;
 	jpki_ca_t *c;
 	time_t now = ocsp_svc_now(s);
+	uint8_t *der;
+	size_t derlen;
 	int64_t g;
 	int trusted, r;
 
@@ -400,12 +423,10 @@ answer_one(struct ocsp_svc *s, int ca, const jpki_ocsp_certid_t *id, struct ocsp
 		goto fresh;
 	if ((r = produce(s, ca, id->hash, serial, len, &cs, now, &e)) != 0)
 		return r == JPKI_ERR_NOMEM ? r : answer_error(a, JPKI_OCSP_INTERNAL_ERROR, "sign-error");
-	if ((a->der = malloc(e->len)) == NULL) {
+	if (answer_copy(a, e->der, e->len) != 0) {
 		entry_free(e);
 		return JPKI_ERR_NOMEM;
 	}
-	memcpy(a->der, e->der, e->len);
-	a->len = e->len;
 	a->http_cacheable = 1;
 	a->produced = e->produced;
 	a->next_update = e->next_update;
@@ -421,10 +442,11 @@ answer_one(struct ocsp_svc *s, int ca, const jpki_ocsp_certid_t *id, struct ocsp
 fresh:
 	/* Not kept: anyone can ask about any number of serials never issued. */
 	fill_single(&sr, id, &cs);
-	r = jpki_ocsp_response_build(s->resp[ca], &sr, 1, NULL, 0, now, now + s->validity, &a->der,
-	                             &a->len);
+	r = jpki_ocsp_response_build(s->resp[ca], &sr, 1, NULL, 0, now, now + s->validity, &der,
+	                             &derlen);
 	if (r != 0)
 		return r == JPKI_ERR_NOMEM ? r : answer_error(a, JPKI_OCSP_INTERNAL_ERROR, "sign-error");
+	answer_take(a, der, derlen);
 	a->produced = now;
 	a->next_update = now + s->validity;
 	a->what = "non-issued";
@@ -442,7 +464,12 @@ ocsp_svc_answer(struct ocsp_svc *s, const uint8_t *req, size_t len, struct ocsp_
 	size_t i;
 	int ca = -1, k, r;
 
+	uint8_t *buf = a->buf, *der;
+	size_t cap = a->cap, derlen;
+
 	memset(a, 0, sizeof(*a));
+	a->buf = buf;
+	a->cap = cap;
 	if (jpki_ocsp_request_parse(req, len, &rq) != 0)
 		return answer_error(a, JPKI_OCSP_MALFORMED_REQUEST, "malformed");
 	/* Every CertID must name the same CA of ours: one key signs the answer. */
@@ -475,9 +502,10 @@ ocsp_svc_answer(struct ocsp_svc *s, const uint8_t *req, size_t len, struct ocsp_
 	if (rq.count > 1)
 		a->what = "several";
 	r = jpki_ocsp_response_build(s->resp[ca], sr, rq.count, rq.nonce, rq.nonce_len, now,
-	                             now + s->validity, &a->der, &a->len);
+	                             now + s->validity, &der, &derlen);
 	if (r != 0)
 		return r == JPKI_ERR_NOMEM ? r : answer_error(a, JPKI_OCSP_INTERNAL_ERROR, "sign-error");
+	answer_take(a, der, derlen);
 	a->produced = now;
 	a->next_update = now + s->validity;
 	return 0;

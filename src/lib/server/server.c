@@ -266,6 +266,8 @@ ocsp_reply(jpki_server_t *s, struct MHD_Connection *c, struct request *rq, const
 	unsigned status = MHD_HTTP_OK;
 	size_t n;
 
+	a.buf = NULL; /* MHD_RESPMEM_MUST_FREE: always malloc'd */
+	a.cap = 0;
 	if (ocsp_svc_answer(s->ocsp, req, len, &a) != 0)
 		return send_text(s, c, rq, url, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	if (a.http_cacheable) {

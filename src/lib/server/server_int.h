@@ -19,8 +19,11 @@
 
 /* One OCSP answer, ready for HTTP. */
 struct ocsp_answer {
-	uint8_t *der;          /* malloc'd OCSPResponse; the caller frees it */
+	uint8_t *der;          /* the OCSPResponse: buf when it fitted there, else
+	                          malloc'd (the caller frees it when der != buf) */
 	size_t len;
+	uint8_t *buf;          /* in: the caller's buffer for der, or NULL */
+	size_t cap;            /* in: its size */
 	int http_cacheable;    /* a response about an issued certificate without
 	                          a nonce: the RFC 5019 cache headers apply */
 	time_t produced;       /* thisUpdate = producedAt */
@@ -48,9 +51,11 @@ struct ocsp_svc;
 int ocsp_svc_new(const jpki_server_opts_t *o, struct ocsp_svc **out);
 /* Stop the threads and free everything.  Accepts NULL. */
 void ocsp_svc_free(struct ocsp_svc *s);
-/* Answer a DER request of len bytes.  Every problem with the request becomes
- * an OCSP error response (malformedRequest, unauthorized, tryLater,
- * internalError); only JPKI_ERR_NOMEM is returned. */
+/* Answer a DER request of len bytes (a->buf and a->cap set by the caller,
+ * the rest filled in).  Every problem with the request becomes an OCSP error
+ * response (malformedRequest, unauthorized, tryLater, internalError); only
+ * JPKI_ERR_NOMEM is returned.  A cached answer is copied into a->buf, with
+ * no allocation, when it fits. */
 int ocsp_svc_answer(struct ocsp_svc *s, const uint8_t *req, size_t len, struct ocsp_answer *a);
 void ocsp_svc_stats(struct ocsp_svc *s, struct ocsp_stats *st);
 /* The CA certificate of kind (owned by s). */
