@@ -14,7 +14,14 @@
  *        /office/login, /office/call, /office/apdu
  *                                     the online window (api.c,
  *                                     docs/online-window.md)
- * HEAD is answered wherever GET is.
+ * HEAD is answered wherever GET is.  The online window's calls run in
+ * worker threads.
+ *
+ * HTTP/1.1 (and 1.0) by jpkid's own server over epoll: keep-alive and
+ * pipelining; a request head of at most 8 KiB (431 past it); bodies by
+ * Content-Length or chunked, at most 16 KiB for OCSP and 1 MiB for the API
+ * (413 past it); a connection idle, or a request or a response stalled, for
+ * 30 s is closed; 8192 connections at most (fewer when RLIMIT_NOFILE says so).
  *
  * OCSP answers come from an in-memory cache of signed responses, keyed by
  * CA, CertID hash and serial, produced on the first request for a
@@ -53,7 +60,8 @@ typedef struct jpki_server_opts {
 	                                port 0 picks a free port (jpki_server_port) */
 	long port;                   /* -1: as listen says; 0..65535: this port instead */
 	const char *access_log;      /* NULL: none; "-": stderr; else a file, appended */
-	unsigned threads;            /* HTTP worker threads; 0: 2 */
+	unsigned threads;            /* HTTP event loops, and as many API worker
+	                                threads; 0: 2 */
 	int64_t ocsp_validity;       /* nextUpdate - thisUpdate, seconds; 0: 3600 */
 	int64_t poll_ms;             /* status event poll interval; 0: 100 */
 	int64_t cache_max;           /* OCSP responses kept at most; 0: 1,000,000 */
@@ -89,7 +97,8 @@ int jpki_server_start(const jpki_server_opts_t *o, jpki_server_t **out);
 unsigned jpki_server_port(const jpki_server_t *s);
 /* Reopen the access log file (after rotation; SIGHUP in jpkid). */
 int jpki_server_reopen_log(jpki_server_t *s);
-/* Stop accepting, finish the requests under way, stop the threads, free
+/* Stop accepting, finish the requests under way (5 s at most; idle
+ * keep-alive connections are closed at once), stop the threads, free
  * everything.  Accepts NULL. */
 void jpki_server_stop(jpki_server_t *s);
 
