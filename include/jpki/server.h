@@ -61,7 +61,7 @@ typedef struct jpki_server_opts {
 	long port;                   /* -1: as listen says; 0..65535: this port instead */
 	const char *access_log;      /* NULL: none; "-": stderr; else a file, appended */
 	unsigned threads;            /* HTTP event loops, and as many API worker
-	                                threads; 0: 2 */
+	                                threads (at least 4); 0: 2 */
 	int64_t ocsp_validity;       /* nextUpdate - thisUpdate, seconds; 0: 3600 */
 	int64_t poll_ms;             /* status event poll interval; 0: 100 */
 	int64_t cache_max;           /* OCSP responses kept at most; 0: 1,000,000 */

@@ -1583,7 +1583,7 @@ jpki_server_start(const jpki_server_opts_t *o, jpki_server_t **out)
 		s->conns_max = rl.rlim_cur > 256 ? (int)rl.rlim_cur - 128 : 64;
 
 	if ((s->loops = calloc(threads, sizeof(*s->loops))) == NULL ||
-	    (s->workers = calloc(threads, sizeof(*s->workers))) == NULL) {
+	    (s->workers = calloc(threads < 4 ? 4 : threads, sizeof(*s->workers))) == NULL) {
 		r = JPKI_ERR_NOMEM;
 		goto out;
 	}
@@ -1616,7 +1616,8 @@ jpki_server_start(const jpki_server_opts_t *o, jpki_server_t **out)
 		}
 		lp->listening = 1;
 	}
-	for (i = 0; i < threads; i++) {
+	/* At least 4: a card act's call waits for the act's next step. */
+	for (i = 0; i < (threads < 4 ? 4 : threads); i++) {
 		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
 			r = JPKI_ERR_NOMEM;
 			goto out;
