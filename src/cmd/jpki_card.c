@@ -336,6 +336,7 @@ wait_for(int fd, short events, int ms)
 }
 
 static void
+__attribute__((format(printf, 1, 2)))
 logmsg(const char *fmt, ...)
 {
 	va_list ap;

@@ -18,12 +18,16 @@ http_date(time_t t, char out[32])
 	struct tm tm;
 
 	/* Not strftime: %a and %b follow the locale, HTTP dates do not. */
-	if (gmtime_r(&t, &tm) == NULL) {
+	/* HTTP dates have four-digit years; the moduli below only tell the
+	 * compiler how wide each field can be (29 characters at most). */
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
 		out[0] = '\0';
 		return;
 	}
-	snprintf(out, 32, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
-	         months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	snprintf(out, 32, "%s, %02u %s %04u %02u:%02u:%02u GMT", days[tm.tm_wday % 7],
+	         (unsigned)tm.tm_mday % 100u, months[tm.tm_mon % 12],
+	         (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)tm.tm_hour % 100u,
+	         (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
 }
 
 static int
