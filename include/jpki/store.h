@@ -201,6 +201,12 @@ int jpki_store_event_seq(jpki_store_t *st, int64_t *seq);
  * return the new value in *value; a new counter starts at 1.  A name is 1..128
  * bytes (JPKI_ERR_INVALID_ARG otherwise), compared as bytes. */
 int jpki_store_counter_next(jpki_store_t *st, const char *name, int64_t *value);
+/* jpki_store_counter_next, but the new value is also above `floor` (>= 0):
+ * max(counter + 1, floor + 1).  For a sequence that something outside the
+ * store has already carried further (a published CRL's number after the
+ * store was restored from an older backup). */
+int jpki_store_counter_next_above(jpki_store_t *st, const char *name, int64_t floor,
+                                  int64_t *value);
 /* Read a counter without changing it (0 if it never was incremented). */
 int jpki_store_counter_get(jpki_store_t *st, const char *name, int64_t *value);
 

@@ -190,6 +190,13 @@ size_t jpki_crl_builder_count(const jpki_crl_builder_t *b);
 int jpki_crl_builder_finish(jpki_crl_builder_t *b, const jpki_crl_params_t *p,
                             EVP_PKEY *ca_key, uint8_t **der, size_t *der_len);
 
+/* The CRLNumber of a DER CertificateList, read by walking the TBSCertList
+ * (the revoked entries are skipped by their length, not parsed), so a CRL of
+ * a million entries costs no more than a small one.  JPKI_ERR_NOT_FOUND when
+ * it has no CRLNumber; JPKI_ERR_FORMAT / JPKI_ERR_TRUNCATED on bad DER or a
+ * number that is negative or does not fit in 63 bits. */
+int jpki_crl_number_read(const uint8_t *der, size_t len, int64_t *number);
+
 /* SHA-256 fingerprint of a certificate as "AB:CD:..." (out >= 96 bytes). */
 int jpki_x509_fingerprint_sha256(X509 *x, char *out, size_t outlen);
 /* Serial number of x as big-endian bytes without leading zeros. */

@@ -20,6 +20,7 @@
 #include "jpki/ca.h"
 #include "jpki/error.h"
 #include "jpki/file.h"
+#include "jpki/x509.h"
 
 static char base[256];
 static EVP_PKEY *key;
@@ -488,6 +489,90 @@ test_crls_full_and_delta(void **state)
 	jpki_ca_close(ca);
 }
 
+/* The CRLNumber of a published file, read by jpki_crl_number_read and by OpenSSL. */
+static int64_t
+file_crl_number(jpki_ca_t *ca, jpki_ca_kind_t kind, int delta)
+{
+	char path[1024];
+	uint8_t *der = NULL;
+	size_t len;
+	int64_t n = -1;
+	X509_CRL *crl = load_crl(ca, kind, 0, delta);
+
+	assert_int_equal(jpki_ca_crl_path(ca, kind, 0, delta, path, sizeof(path)), 0);
+	assert_int_equal(jpki_file_read(path, 1 << 26, &der, &len), 0);
+	assert_int_equal(jpki_crl_number_read(der, len, &n), 0);
+	assert_int_equal(crl_number(crl, NID_crl_number), n);
+	X509_CRL_free(crl);
+	free(der);
+	return n;
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+	uint8_t *d = NULL;
+	size_t n;
+
+	assert_int_equal(jpki_file_read(from, 1 << 26, &d, &n), 0);
+	assert_int_equal(jpki_file_write_atomic(to, d, n, 0600), 0);
+	free(d);
+}
+
+/* A store restored from an older backup does not know the CRLs published
+ * since; the next CRL still takes a number above the published file's, so a
+ * relying party never sees a CRLNumber again or going back (RFC 5280 5.2.3). */
+static void
+test_crl_numbers_after_restore(void **state)
+{
+	char dir[600], db[700], old[700], path[1024];
+	jpki_ca_t *ca = new_ca(0, dir, sizeof(dir));
+	jpki_crl_rec_t r;
+	int64_t published;
+	int i;
+
+	snprintf(db, sizeof(db), "%s/ca.db", dir);
+	snprintf(old, sizeof(old), "%s/backup.db", dir);
+	assert_int_equal(jpki_ca_publish_crl(ca, JPKI_CA_SIGN, 0, 0, 0, &r), 0);
+	assert_int_equal(r.number, 1);
+	jpki_ca_close(ca);
+	copy_file(db, old); /* closed: the WAL is folded into ca.db */
+	assert_int_equal(jpki_ca_open(dir, &ca), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(jpki_ca_publish_crl(ca, JPKI_CA_SIGN, 0, i & 1, 0, &r), 0);
+		assert_int_equal(r.number, 2 + i);
+	}
+	published = file_crl_number(ca, JPKI_CA_SIGN, 1);
+	assert_int_equal(published, 5);
+	assert_int_equal(file_crl_number(ca, JPKI_CA_SIGN, 0), 4);
+	jpki_ca_close(ca);
+
+	copy_file(old, db);
+	snprintf(path, sizeof(path), "%s-wal", db);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", db);
+	unlink(path);
+	assert_int_equal(jpki_ca_open(dir, &ca), 0);
+	assert_int_equal(jpki_ca_publish_crl(ca, JPKI_CA_SIGN, 0, 0, 0, &r), 0);
+	assert_int_equal(r.number, 6);
+	assert_int_equal(file_crl_number(ca, JPKI_CA_SIGN, 0), 6);
+	/* The delta is relative to that new full CRL and goes on from it. */
+	assert_int_equal(jpki_ca_publish_crl(ca, JPKI_CA_SIGN, 0, 1, 0, &r), 0);
+	assert_int_equal(r.number, 7);
+	assert_int_equal(r.base_number, 6);
+	assert_int_equal(file_crl_number(ca, JPKI_CA_SIGN, 1), 7);
+	/* The other CA's sequence is untouched; a damaged published file is
+	 * replaced, the store's counter then deciding alone. */
+	assert_int_equal(jpki_ca_publish_crl(ca, JPKI_CA_AUTH, 0, 0, 0, &r), 0);
+	assert_int_equal(r.number, 1);
+	assert_int_equal(jpki_ca_crl_path(ca, JPKI_CA_SIGN, 0, 0, path, sizeof(path)), 0);
+	assert_int_equal(jpki_file_write_atomic(path, "not a CRL", 9, 0644), 0);
+	assert_int_equal(jpki_ca_publish_crl(ca, JPKI_CA_SIGN, 0, 0, 0, &r), 0);
+	assert_int_equal(r.number, 8);
+	assert_int_equal(file_crl_number(ca, JPKI_CA_SIGN, 0), 8);
+	jpki_ca_close(ca);
+}
+
 static void
 test_partitions(void **state)
 {
@@ -561,6 +646,7 @@ main(void)
 		cmocka_unit_test(test_issue_serial_collision),
 		cmocka_unit_test(test_status_rules),
 		cmocka_unit_test(test_crls_full_and_delta),
+		cmocka_unit_test(test_crl_numbers_after_restore),
 		cmocka_unit_test(test_partitions),
 		cmocka_unit_test(test_names),
 	};

@@ -858,6 +858,22 @@ test_counters(void **state)
 	assert_int_equal(v, 1);
 	assert_int_equal(jpki_store_counter_get(st, "crl_number.sign", &v), 0);
 	assert_int_equal(v, 5);
+	/* A floor lifts the sequence above it; below the counter it changes nothing. */
+	assert_int_equal(jpki_store_counter_next_above(st, "floor", 41, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(jpki_store_counter_next_above(st, "floor", 10, &v), 0);
+	assert_int_equal(v, 43);
+	assert_int_equal(jpki_store_counter_next_above(st, "floor", 43, &v), 0);
+	assert_int_equal(v, 44);
+	assert_int_equal(jpki_store_counter_next_above(st, "floor", 99, &v), 0);
+	assert_int_equal(v, 100);
+	assert_int_equal(jpki_store_counter_next(st, "floor", &v), 0);
+	assert_int_equal(v, 101);
+	assert_int_equal(jpki_store_counter_next_above(st, "floor", -1, &v), JPKI_ERR_INVALID_ARG);
+	assert_int_equal(jpki_store_counter_next_above(st, "floor", INT64_MAX, &v),
+	                 JPKI_ERR_INVALID_ARG);
+	assert_int_equal(jpki_store_counter_get(st, "floor", &v), 0);
+	assert_int_equal(v, 101);
 	assert_int_equal(jpki_store_counter_get(st, "crl_number.auth", &v), 0);
 	assert_int_equal(v, 1);
 	jpki_store_close(st);

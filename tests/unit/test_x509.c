@@ -3,10 +3,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -471,6 +473,23 @@ test_ee_pub_bytes(void **state)
 	assert_int_equal(jpki_x509_ee_cert(enc, &e, &a, &d1, &l1), JPKI_ERR_INVALID_ARG);
 }
 
+/* The CRLNumber as OpenSSL reads it (the independent reading). */
+static void
+q_crl_number_openssl(const uint8_t *der, size_t len, BIGNUM **out)
+{
+	const unsigned char *q = der;
+	X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)len);
+	ASN1_INTEGER *num;
+
+	assert_non_null(crl);
+	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	assert_non_null(num);
+	*out = ASN1_INTEGER_to_BN(num, NULL);
+	assert_non_null(*out);
+	ASN1_INTEGER_free(num);
+	X509_CRL_free(crl);
+}
+
 static void
 test_crl_builder(void **state)
 {
@@ -531,6 +550,60 @@ test_crl_builder(void **state)
 	X509_CRL_free(crl);
 	free(der);
 	jpki_crl_builder_free(b);
+
+	/* jpki_crl_number_read agrees with OpenSSL's reading, whatever the INTEGER's
+	 * length (255 takes a leading 00), and refuses what is cut short. */
+	{
+		static const int64_t nums[] = {1, 127, 128, 255, 256, 65536, (int64_t)1 << 40,
+		                               INT64_MAX};
+		size_t i, cut;
+		int64_t got;
+
+		for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+			jpki_crl_params_t cp = p;
+			cp.number = nums[i];
+			assert_int_equal(jpki_crl_builder_new(ca_cert, &b), 0);
+			assert_int_equal(jpki_crl_builder_add(b, s3, sizeof(s3), 1732000000,
+			                                      JPKI_REASON_NONE), 0);
+			assert_int_equal(jpki_crl_builder_finish(b, &cp, ca_key, &der, &len), 0);
+			assert_int_equal(jpki_crl_number_read(der, len, &got), 0);
+			assert_true(got == nums[i]);
+			{
+				BIGNUM *bn = NULL;
+				char *dec;
+				char want[32];
+				q_crl_number_openssl(der, len, &bn);
+				dec = BN_bn2dec(bn);
+				snprintf(want, sizeof(want), "%lld", (long long)nums[i]);
+				assert_string_equal(dec, want);
+				OPENSSL_free(dec);
+				BN_free(bn);
+			}
+			for (cut = 0; cut < len; cut += 1 + cut / 4)
+				assert_true(jpki_crl_number_read(der, cut, &got) < 0);
+			free(der);
+			jpki_crl_builder_free(b);
+		}
+		assert_int_equal(jpki_crl_number_read(NULL, 0, &got), JPKI_ERR_INVALID_ARG);
+		/* A CRL OpenSSL made without a CRLNumber: none found. */
+		{
+			X509_CRL *bare = X509_CRL_new();
+			ASN1_TIME *t = ASN1_TIME_set(NULL, 1732147200);
+			unsigned char *bd = NULL;
+			int bl;
+			assert_non_null(bare);
+			assert_int_equal(X509_CRL_set_version(bare, X509_CRL_VERSION_2), 1);
+			assert_int_equal(X509_CRL_set_issuer_name(bare, X509_get_subject_name(ca_cert)), 1);
+			assert_int_equal(X509_CRL_set1_lastUpdate(bare, t), 1);
+			assert_true(X509_CRL_sign(bare, ca_key, EVP_sha256()) > 0);
+			bl = i2d_X509_CRL(bare, &bd);
+			assert_true(bl > 0);
+			assert_int_equal(jpki_crl_number_read(bd, (size_t)bl, &got), JPKI_ERR_NOT_FOUND);
+			OPENSSL_free(bd);
+			ASN1_TIME_free(t);
+			X509_CRL_free(bare);
+		}
+	}
 
 	/* An empty full CRL omits revokedCertificates and carries FreshestCRL. */
 	assert_int_equal(jpki_crl_builder_new(ca_cert, &b), 0);

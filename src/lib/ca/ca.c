@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -801,6 +803,35 @@ crl_entry(void *vctx, const jpki_cert_rec_t *rec)
 	return jpki_crl_builder_add(c->b, rec->serial, rec->serial_len, when, rec->reason);
 }
 
+/* The CRLNumber of the CRL file now published for (kind, partition, delta);
+ * 0 when there is none or it cannot be read (publishing replaces it anyway).
+ * The file is mapped, not read: only its head and its extensions at the end
+ * are touched, however many entries lie between. */
+static int64_t
+published_crl_number(const jpki_ca_t *ca, jpki_ca_kind_t kind, int64_t partition, int delta)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	int64_t n = 0;
+	void *m;
+	int fd;
+
+	if (jpki_ca_crl_path(ca, kind, partition, delta, path, sizeof(path)) != 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+	    (uint64_t)sb.st_size <= ((uint64_t)1 << 34)) {
+		m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m != MAP_FAILED) {
+			if (jpki_crl_number_read(m, (size_t)sb.st_size, &n) != 0)
+				n = 0;
+			munmap(m, (size_t)sb.st_size);
+		}
+	}
+	close(fd);
+	return n;
+}
+
 int
 jpki_ca_publish_crl(jpki_ca_t *ca, jpki_ca_kind_t kind, int64_t partition, int delta, time_t now,
                     jpki_crl_rec_t *out)
@@ -810,6 +841,7 @@ jpki_ca_publish_crl(jpki_ca_t *ca, jpki_ca_kind_t kind, int64_t partition, int d
 	struct crl_ctx c;
 	char idp[URL_MAX], fresh[URL_MAX], path[PATH_MAX], dir[PATH_MAX + 64];
 	int k = kind == JPKI_CA_AUTH, r, in_tx = 0;
+	int64_t floor, pub;
 
 	memset(&rec, 0, sizeof(rec));
 	memset(&base, 0, sizeof(base));
@@ -838,9 +870,15 @@ jpki_ca_publish_crl(jpki_ca_t *ca, jpki_ca_kind_t kind, int64_t partition, int d
 			goto out;
 		}
 	}
-	/* One CRLNumber sequence per CA, shared by full and delta CRLs (RFC 5280 5.2.3). */
-	if ((r = jpki_store_counter_next(ca->store, k ? "crl_number.auth" : "crl_number.sign",
-	                                 &rec.number)) != 0 ||
+	/* One CRLNumber sequence per CA, shared by full and delta CRLs (RFC 5280
+	 * 5.2.3), and never behind what relying parties already hold: after the
+	 * store is restored from an older backup its counter is behind the files
+	 * published since, so the next number is also above theirs. */
+	floor = published_crl_number(ca, kind, partition, 0);
+	if ((pub = published_crl_number(ca, kind, partition, 1)) > floor)
+		floor = pub;
+	if ((r = jpki_store_counter_next_above(ca->store, k ? "crl_number.auth" : "crl_number.sign",
+	                                       floor, &rec.number)) != 0 ||
 	    (r = jpki_store_event_seq(ca->store, &rec.event_seq)) != 0)
 		goto out;
 	if (delta) {

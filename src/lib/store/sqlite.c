@@ -239,8 +239,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_PARTITIONS] = "SELECT DISTINCT partition FROM certs WHERE ca = ?1 ORDER BY partition",
 	[S_PARTITION_COUNT] = "SELECT count(*) FROM certs WHERE ca = ?1 AND partition = ?2",
 	[S_EVENT_SEQ] = "SELECT coalesce(max(seq), 0) FROM status_events",
-	[S_COUNTER_NEXT] = "INSERT INTO counters (name, value) VALUES (?1, 1)"
-	                   " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+	[S_COUNTER_NEXT] = "INSERT INTO counters (name, value) VALUES (?1, ?2 + 1)"
+	                   " ON CONFLICT (name) DO UPDATE SET value = max(value, ?2) + 1"
+	                   " RETURNING value",
 	[S_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
 	[S_CRL_SAVE] = "INSERT INTO crls (ca, partition, number, is_delta, base_number,"
 	               " event_seq, this_update, next_update, der)"
@@ -1315,7 +1316,7 @@ out:
 }
 
 static int
-sq_counter_next(jpki_store_t *st, const char *name, int64_t *value)
+sq_counter_next(jpki_store_t *st, const char *name, int64_t floor, int64_t *value)
 {
 	struct sqlite_store *s = S(st);
 	int r = JPKI_ERR_INTERNAL;
@@ -1329,9 +1330,10 @@ sq_counter_next(jpki_store_t *st, const char *name, int64_t *value)
 	if ((r = stmt_get(s, S_COUNTER_NEXT, &p, &fresh)) != 0)
 		goto out;
 	sqlite3_bind_text(p, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(p, 2, floor);
 	if ((r = one_int(p, &v)) != 0)
 		goto out;
-	if (v < 1) {
+	if (v < 1 || v <= floor) {
 		r = JPKI_ERR_INTERNAL;
 		goto out;
 	}

@@ -2,6 +2,7 @@
  * The store: URI dispatch, argument checks and the backend-neutral entry
  * points.  Checks live here once so that every backend gets the same contract.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -307,7 +308,18 @@ jpki_store_counter_next(jpki_store_t *st, const char *name, int64_t *value)
 		*value = 0;
 	if (st == NULL || value == NULL || !valid_counter_name(name))
 		return JPKI_ERR_INVALID_ARG;
-	return st->ops->counter_next(st, name, value);
+	return st->ops->counter_next(st, name, 0, value);
+}
+
+int
+jpki_store_counter_next_above(jpki_store_t *st, const char *name, int64_t floor, int64_t *value)
+{
+	if (value != NULL)
+		*value = 0;
+	if (st == NULL || value == NULL || !valid_counter_name(name) || floor < 0 ||
+	    floor == INT64_MAX)
+		return JPKI_ERR_INVALID_ARG;
+	return st->ops->counter_next(st, name, floor, value);
 }
 
 int

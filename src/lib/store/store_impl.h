@@ -53,7 +53,8 @@ struct jpki_store_ops {
 	                       int64_t *count);
 	int (*event_seq)(jpki_store_t *st, int64_t *seq);
 
-	int (*counter_next)(jpki_store_t *st, const char *name, int64_t *value);
+	/* max(counter + 1, floor + 1), stored and returned; floor >= 0. */
+	int (*counter_next)(jpki_store_t *st, const char *name, int64_t floor, int64_t *value);
 	int (*counter_get)(jpki_store_t *st, const char *name, int64_t *value);
 
 	int (*crl_save)(jpki_store_t *st, const jpki_crl_rec_t *rec);

@@ -303,3 +303,85 @@ out:
 	jpki_buf_free(&tail);
 	return r;
 }
+
+/* id-ce-cRLNumber, 2.5.29.20 (RFC 5280 5.2.3). */
+static const uint8_t oid_crl_number[] = {0x55, 0x1d, 0x14};
+
+static int
+crl_number_ext(const uint8_t *p, size_t len, int64_t *number)
+{
+	jpki_rd_t r, e;
+	const uint8_t *v, *oid, *val;
+	size_t vl, oidl, vall, i;
+	uint8_t tag;
+	int rc;
+
+	jpki_rd_init(&r, p, len);
+	while (jpki_rd_left(&r) > 0) {
+		if ((rc = der_get_expect(&r, DER_SEQUENCE, &v, &vl)) != 0)
+			return rc;
+		jpki_rd_init(&e, v, vl);
+		if ((rc = der_get_expect(&e, DER_OID, &oid, &oidl)) != 0)
+			return rc;
+		if (der_peek_tag(&e) == DER_BOOLEAN &&
+		    (rc = der_get_expect(&e, DER_BOOLEAN, &val, &vall)) != 0)
+			return rc;
+		if ((rc = der_get_expect(&e, DER_OCTET_STRING, &val, &vall)) != 0)
+			return rc;
+		if (oidl != sizeof(oid_crl_number) || memcmp(oid, oid_crl_number, oidl) != 0)
+			continue;
+		jpki_rd_init(&e, val, vall);
+		if ((rc = der_get_tlv(&e, &tag, &v, &vl)) != 0)
+			return rc;
+		/* A non-negative INTEGER of at most 63 bits: 8 octets, or 9 with a
+		 * leading 00 that DER allows only before a set top bit. */
+		if (tag != DER_INTEGER || vl == 0 || (v[0] & 0x80) != 0 ||
+		    (vl > 1 && v[0] == 0 && (v[1] & 0x80) == 0))
+			return JPKI_ERR_FORMAT;
+		if (v[0] == 0) {
+			v++;
+			vl--;
+		}
+		if (vl > 8 || (vl == 8 && (v[0] & 0x80) != 0))
+			return JPKI_ERR_FORMAT;
+		*number = 0;
+		for (i = 0; i < vl; i++)
+			*number = (*number << 8) | v[i];
+		return 0;
+	}
+	return JPKI_ERR_NOT_FOUND;
+}
+
+int
+jpki_crl_number_read(const uint8_t *der, size_t len, int64_t *number)
+{
+	jpki_rd_t r, t;
+	const uint8_t *v;
+	size_t vl;
+	uint8_t tag;
+	int rc;
+
+	if (der == NULL || number == NULL)
+		return JPKI_ERR_INVALID_ARG;
+	*number = 0;
+	jpki_rd_init(&r, der, len);
+	if ((rc = der_get_expect(&r, DER_SEQUENCE, &v, &vl)) != 0)
+		return rc;
+	jpki_rd_init(&r, v, vl);
+	if ((rc = der_get_expect(&r, DER_SEQUENCE, &v, &vl)) != 0) /* tbsCertList */
+		return rc;
+	jpki_rd_init(&t, v, vl);
+	/* version, signature, issuer, thisUpdate, nextUpdate, revokedCertificates,
+	 * each skipped whole; crlExtensions is [0] EXPLICIT. */
+	while (jpki_rd_left(&t) > 0) {
+		if ((rc = der_get_tlv(&t, &tag, &v, &vl)) != 0)
+			return rc;
+		if (tag != 0xa0)
+			continue;
+		jpki_rd_init(&r, v, vl);
+		if ((rc = der_get_expect(&r, DER_SEQUENCE, &v, &vl)) != 0)
+			return rc;
+		return crl_number_ext(v, vl, number);
+	}
+	return JPKI_ERR_NOT_FOUND;
+}
