@@ -25,10 +25,10 @@
 # time (user + system), since `openssl speed` counts its own in user CPU
 # seconds, so a loaded machine changes them less; the wall-clock rate is
 # printed beside.  A verification needs at least two RSA verifies (the
-# signature and the certificate's, by the CA), four with a CRL (the full and
-# the delta CRL's signatures are checked every time), so it can reach at most
-# 1/2 (1/4) of the raw rate: the output gives both the fraction of the raw
-# rate and of that ceiling.
+# signature and the certificate's, by the CA), so it can reach at most 1/2 of
+# the raw rate; CRLs at hand are checked once and remembered, a CRL read from
+# its file costs a third each time.  The output gives both the fraction of
+# the raw rate and of that ceiling.
 # The machine's load average is printed first: other work on a shared
 # machine lowers the wall-clock rates.
 set -euo pipefail
@@ -70,7 +70,7 @@ if [ "${1:-}" = --verify ]; then
 	      printf "  %-40s %5.1f%%  (ceiling %.0f%%: %.0f%% of it)\n", d[name[i]],
 	        100 * cpu[i] / raw, 100 / k[i], 100 * cpu[i] * k[i] / raw }' "$W/verify.out"
 	echo "A CMS verification needs at least two RSA verifies (the signature and the certificate's"
-	echo "chain to the Signing CA), a login the same two; with a CRL also the full and the delta CRL's."
+	echo "chain to the Signing CA), a login the same two; a CRL read from its file one more."
 	exit 0
 fi
 N=${1:-1000000}

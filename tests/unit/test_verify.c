@@ -524,6 +524,42 @@ test_cms_status_by_crl(void **state)
 	assert_non_null(strstr(jpki_detail(), "stale"));
 	jpki_verified_clear(&v);
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	/* A CRL at hand is checked once and remembered; one whose signature was
+	 * changed is refused, even parsed where a remembered one lay. */
+	{
+		char path[1024];
+		uint8_t *b = NULL;
+		const uint8_t *p;
+		size_t n = 0;
+		X509_CRL *good, *bad;
+		const void *was;
+		int i, again = 0;
+
+		crls = publish(JPKI_CA_SIGN);
+		offline_opts(&o, G.sign_ca, JPKI_CA_SIGN, crls);
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(jpki_cms_verify(der, len, hash, &o, &v), 0);
+			jpki_verified_clear(&v);
+		}
+		assert_int_equal(jpki_ca_crl_path(G.ca, JPKI_CA_SIGN, 0, 0, path, sizeof(path)), 0);
+		assert_int_equal(jpki_file_read(path, 1 << 24, &b, &n), 0);
+		b[n - 1] ^= 0x01; /* the signature's last byte */
+		good = sk_X509_CRL_shift(crls);
+		was = good;
+		X509_CRL_free(good);
+		for (i = 0; i < 8 && !again; i++) {
+			p = b;
+			bad = d2i_X509_CRL(NULL, &p, (long)n);
+			assert_non_null(bad);
+			again = (const void *)bad == was;
+			assert_true(sk_X509_CRL_unshift(crls, bad) > 0);
+			assert_int_equal(jpki_cms_verify(der, len, hash, &o, &v), JPKI_ERR_NET);
+			assert_non_null(strstr(jpki_detail(), "signature is not the CA's"));
+			jpki_verified_clear(&v);
+		}
+		free(b);
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	}
 	free(der);
 	X509_free(x);
 	EVP_PKEY_free(key);

@@ -5,14 +5,17 @@
  * issuer's signature (or a responder it delegated), freshness against the
  * caller's clock (JPKI_NOW), the CertID or the issuing distribution point.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -375,9 +378,70 @@ crl_matches(X509_CRL *crl, X509 *issuer, const char *dp, int delta)
 	return 1;
 }
 
-/* Signed by the issuer, current at now, covering this certificate's partition. */
+/*
+ * CRLs at hand (jpki_status_opts_t.crls) are the same objects verification
+ * after verification, so their signatures are checked once per issuer key and
+ * remembered here: the object's address, the SHA-1 of its whole encoding that
+ * OpenSSL computed when it was parsed, and the key it verified with.  A CRL
+ * freed and another parsed at the same address has another digest; a CRL
+ * fetched for one verification is never remembered.
+ */
+#define CRL_SEEN_MAX 64
+static struct crl_seen {
+	const X509_CRL *crl;
+	unsigned char digest[SHA_DIGEST_LENGTH];
+	EVP_PKEY *key;
+} crl_seen[CRL_SEEN_MAX];
+static unsigned crl_seen_next;
+static pthread_mutex_t crl_seen_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static int
-crl_usable(X509_CRL *crl, X509 *issuer, const char *dp, int delta, time_t now, const char *what)
+crl_sig_ok(X509_CRL *crl, EVP_PKEY *key, int remember)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0, i;
+	int known = 0;
+
+	if (key == NULL)
+		return 0;
+	if (remember && (X509_CRL_digest(crl, EVP_sha1(), d, &dl) != 1 || dl != SHA_DIGEST_LENGTH))
+		remember = 0;
+	if (remember) {
+		pthread_mutex_lock(&crl_seen_mu);
+		for (i = 0; i < CRL_SEEN_MAX && !known; i++)
+			known = crl_seen[i].crl == crl && crl_seen[i].key != NULL &&
+			        memcmp(crl_seen[i].digest, d, dl) == 0 &&
+			        EVP_PKEY_eq(crl_seen[i].key, key) == 1;
+		pthread_mutex_unlock(&crl_seen_mu);
+		if (known)
+			return 1;
+	}
+	if (X509_CRL_verify(crl, key) != 1) {
+		ERR_clear_error();
+		return 0;
+	}
+	if (remember && EVP_PKEY_up_ref(key) == 1) {
+		struct crl_seen *e;
+		EVP_PKEY *old;
+
+		pthread_mutex_lock(&crl_seen_mu);
+		e = &crl_seen[crl_seen_next++ % CRL_SEEN_MAX];
+		old = e->key;
+		e->crl = crl;
+		memcpy(e->digest, d, dl);
+		e->key = key;
+		pthread_mutex_unlock(&crl_seen_mu);
+		EVP_PKEY_free(old);
+	}
+	ERR_clear_error();
+	return 1;
+}
+
+/* Signed by the issuer, current at now, covering this certificate's
+ * partition.  at_hand: crl is one of the caller's (its check is remembered). */
+static int
+crl_usable(X509_CRL *crl, X509 *issuer, const char *dp, int delta, time_t now, const char *what,
+           int at_hand)
 {
 	char idp[URL_MAX];
 	time_t last = 0, next = 0;
@@ -387,8 +451,7 @@ crl_usable(X509_CRL *crl, X509 *issuer, const char *dp, int delta, time_t now, c
 		jpki_set_detail("%s: issued by another CA", what);
 		return JPKI_ERR_VERIFY;
 	}
-	if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
-		ERR_clear_error();
+	if (!crl_sig_ok(crl, X509_get0_pubkey(issuer), at_hand)) {
 		jpki_set_detail("%s: its signature is not the CA's", what);
 		return JPKI_ERR_VERIFY;
 	}
@@ -487,7 +550,7 @@ crl_check(X509 *cert, X509 *issuer, const jpki_status_opts_t *o, time_t now, jpk
 	cert_crldp(cert, dp, sizeof(dp));
 	snprintf(given, sizeof(given), "none matches the certificate");
 	if ((full = crl_at_hand(o, issuer, dp, 0)) != NULL) {
-		if (crl_usable(full, issuer, dp, 0, now, "the CRL given") == 0) {
+		if (crl_usable(full, issuer, dp, 0, now, "the CRL given", 1) == 0) {
 			snprintf(st->url, sizeof(st->url), "%s", dp[0] ? dp : "(given)");
 		} else {
 			snprintf(given, sizeof(given), "%s", jpki_detail());
@@ -509,7 +572,7 @@ crl_check(X509 *cert, X509 *issuer, const jpki_status_opts_t *o, time_t now, jpk
 		}
 		snprintf(what, sizeof(what), "CRL %s", url);
 		if ((r = crl_fetch(url, o->crl_url != NULL, o, &full)) != 0 ||
-		    (r = crl_usable(full, issuer, dp, 0, now, what)) != 0)
+		    (r = crl_usable(full, issuer, dp, 0, now, what, 0)) != 0)
 			goto out;
 		snprintf(st->url, sizeof(st->url), "%s", url);
 	}
@@ -524,7 +587,7 @@ crl_check(X509 *cert, X509 *issuer, const jpki_status_opts_t *o, time_t now, jpk
 	dp_url(fdp, fresh, sizeof(fresh));
 	delta = crl_at_hand(o, issuer, dp, 1);
 	if (fdp != NULL || delta != NULL) {
-		if (delta != NULL && crl_usable(delta, issuer, dp, 1, now, "the delta CRL given") != 0) {
+		if (delta != NULL && crl_usable(delta, issuer, dp, 1, now, "the delta CRL given", 1) != 0) {
 			X509_CRL_free(delta);
 			delta = NULL;
 		}
@@ -536,7 +599,7 @@ crl_check(X509 *cert, X509 *issuer, const jpki_status_opts_t *o, time_t now, jpk
 			}
 			snprintf(what, sizeof(what), "delta CRL %s", fresh);
 			if ((r = crl_fetch(fresh, 0, o, &delta)) != 0 ||
-			    (r = crl_usable(delta, issuer, dp, 1, now, what)) != 0)
+			    (r = crl_usable(delta, issuer, dp, 1, now, what, 0)) != 0)
 				goto out;
 		}
 		fnum = crl_num(full, NID_crl_number);
