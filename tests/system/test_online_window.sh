@@ -152,9 +152,21 @@ printf '{"request":"!!","signature":"AAAA"}' >"$T/garbage.json"
 post /window/revoke "$T/garbage.json"
 expect_eq "$CODE" 400 "garbage"
 run_ok status_sign
+# Nonces of requests older than twice the 5-minute window are pruned as new
+# ones are taken (two left by requests an hour ago, one of the old key form).
+OLD_T=$(($(date +%s) - 3600))
+sqlite3 -cmd ".timeout 5000" "$D/ca.db" "INSERT INTO docs VALUES
+	('nonce', printf('%012d-%s', $OLD_T, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'), 'time=$OLD_T'),
+	('nonce', printf('%012d-%s', $OLD_T + 1, 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'), 'time=$OLD_T'),
+	('nonce', '0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'time=$OLD_T')"
+nonces() { sqlite3 -cmd ".timeout 5000" "$D/ca.db" "SELECT key FROM docs WHERE kind = 'nonce' ORDER BY key"; }
+expect_eq "$(nonces | wc -l)" 3 "three old nonces before"
 # The good one is accepted once: the signature certificate is revoked.
 post /window/revoke "$T/ok.json"
 expect_eq "$CODE" 200 "the signed request"
+expect_eq "$(nonces | grep -c -v -- '-ffeeddccbbaa99887766554433221100$' || true)" 0 "old nonces pruned"
+expect_eq "$(nonces | grep -c -E '^[0-9]{12}-ffeeddccbbaa99887766554433221100$')" 1 \
+	"the request's nonce kept, under its time"
 expect_output_has '"accepted":true,"ref":"[0-9]{8}-[0-9]{6}".*"revoked":\{"sign":"'"$SIGN2"'"\}.*"reason":"cessationOfOperation"'
 post /window/revoke "$T/ok.json"
 expect_eq "$CODE" 403 "the same request again"
@@ -168,7 +180,7 @@ expect_exit 2 jp revoke auth
 expect_one_line_err 'reason'
 expect_exit 2 jp revoke everything --reason lost
 # Without a terminal and without --yes nothing is sent.
-printf '%s\n' "$AUTH_PIN" | expect_fail jp revoke auth --reason misused --pin-stdin </dev/null
+expect_fail jp revoke auth --reason misused --pin-stdin </dev/null
 CODE=$(curl -s -o "$OUT" -w '%{http_code}' --data-binary "@$T/auth.pem" "$BASE/window/validity")
 expect_output_has '"status":"good"'
 printf '%s\n' "$AUTH_PIN" | run_ok jp revoke auth --reason misused --yes --pin-stdin

@@ -405,6 +405,57 @@ nonce_ok(const char *s)
 	return s != NULL && strlen(s) == 32 && strspn(s, "0123456789abcdefABCDEF") == 32;
 }
 
+/*
+ * Seen nonces are kept as "nonce" documents keyed "<request time>-<nonce>",
+ * the time zero-padded to 12 digits so that keys sort by it.  A request is
+ * taken only within REVOKE_SKEW of the server's clock, so a replay of one
+ * older than twice that is refused for its time anyway: those keys are
+ * pruned, a bounded number per request taken, and so are keys of the
+ * earlier form (the nonce alone).  What is left to walk is only the last
+ * ten minutes' nonces.
+ */
+#define NONCE_PRUNE_MAX 64
+
+struct nonce_prune {
+	long long before;
+	size_t n;
+	char keys[NONCE_PRUNE_MAX][JPKI_DOC_NAME_MAX + 1];
+};
+
+static int
+nonce_old_cb(void *ctx, const char *key, const char *body)
+{
+	struct nonce_prune *p = ctx;
+	char *end;
+	long long t;
+
+	(void)body;
+	t = strtoll(key, &end, 10);
+	if (end == key + 12 && *end == '-' && t >= p->before)
+		return 0;
+	snprintf(p->keys[p->n], sizeof(p->keys[p->n]), "%s", key);
+	return ++p->n == NONCE_PRUNE_MAX ? 1 : 0;
+}
+
+static void
+nonce_prune(jpki_store_t *st, time_t now)
+{
+	struct nonce_prune *p = calloc(1, sizeof(*p));
+	size_t i;
+
+	if (p == NULL)
+		return;
+	p->before = (long long)now - 2 * REVOKE_SKEW;
+	if (jpki_store_foreach_doc(st, "nonce", "", nonce_old_cb, p) >= 0 && p->n > 0 &&
+	    jpki_store_begin(st) == 0) {
+		for (i = 0; i < p->n; i++)
+			(void)jpki_store_doc_delete(st, "nonce", p->keys[i]);
+		if (jpki_store_commit(st) != 0)
+			(void)jpki_store_rollback(st);
+	}
+	free(p);
+}
+
 static int
 h_revoke(struct api_svc *a, const struct api_req *rq, struct api_resp *out)
 {
@@ -427,8 +478,9 @@ h_revoke(struct api_svc *a, const struct api_req *rq, struct api_resp *out)
 	uint8_t sn[JPKI_SERIAL_MAX];
 	size_t snlen;
 	time_t t, now = jpki_now();
-	char t1[24], serial[2 * JPKI_SERIAL_MAX + 1];
+	char t1[24], serial[2 * JPKI_SERIAL_MAX + 1], nkey[JPKI_DOC_NAME_MAX + 1];
 	int which, status = 400, r;
+	size_t i;
 
 	memset(&v, 0, sizeof(v));
 	memset(&rec, 0, sizeof(rec));
@@ -496,12 +548,16 @@ h_revoke(struct api_svc *a, const struct api_req *rq, struct api_resp *out)
 	/* A signed request is taken once: a replay is refused as such, before
 	 * anything else is looked at (a client makes a new nonce per try). */
 	snprintf(note, sizeof(note), "time=%lld\n", (long long)now);
-	if ((r = jpki_store_doc_put(jpki_ca_store(jpki_window_ca(w)), "nonce", nonce, note,
+	snprintf(nkey, sizeof(nkey), "%012lld-%s", (long long)t, nonce);
+	for (i = 13; nkey[i] != '\0'; i++)
+		nkey[i] = (char)tolower((unsigned char)nkey[i]);
+	if ((r = jpki_store_doc_put(jpki_ca_store(jpki_window_ca(w)), "nonce", nkey, note,
 	                            JPKI_DOC_CREATE)) != 0) {
 		snprintf(err, sizeof(err), r == JPKI_ERR_EXISTS ? "the request was sent before (nonce seen)"
 		                                               : "the nonce could not be recorded");
 		goto refuse;
 	}
+	nonce_prune(jpki_ca_store(jpki_window_ca(w)), now);
 	ai = X509_get0_serialNumber(v.cert);
 	if (ai == NULL || ai->length <= 0 || (size_t)ai->length > JPKI_SERIAL_MAX) {
 		snprintf(err, sizeof(err), "the signer's serial number is not one of ours");
